@@ -1,0 +1,3 @@
+"""fakebench: a comparative benchmark harness for deepfake image detectors."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""``python -m benchmark`` entry point."""
+
+import sys
+
+from benchmark.cli import main
+
+sys.exit(main())

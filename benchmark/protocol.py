@@ -1,0 +1,207 @@
+"""The detector interface: a scikit-learn-like protocol, frozen metadata, and a base class.
+
+Labels everywhere: 0 = real, 1 = fake. ``predict_proba`` returns an ``(n, 2)`` array with
+columns ``[real, fake]`` that sum to one.
+
+A detector's ``__init__`` only stores keyword arguments (scikit-learn's rule): reading files,
+loading weights and validating happen in ``fit``. Learned state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from benchmark.data import ImagesLike, Sample, as_samples
+
+LABEL_REAL = 0
+LABEL_FAKE = 1
+FAMILIES = ("classical", "deep", "baseline")
+
+
+class NotFittedError(RuntimeError):
+    """Raised when ``predict_proba`` is called before ``fit``."""
+
+
+class NotApplicableError(RuntimeError):
+    """Raised when a detector cannot run on this data (e.g. needs source files it lacks)."""
+
+
+@dataclass(frozen=True)
+class DetectorMeta:
+    """What a detector *is*. Cost (params, FLOPs, latency) is measured, never typed in here.
+
+    Attributes:
+        name: registry name.
+        family: one of ``FAMILIES``.
+        paper: citation or seed report the method follows.
+        input_size: side of the square input the model works at; ``None`` when the method
+            accepts any size (resolution-agnostic, e.g. FFT spectra, SIFT).
+        normalisation: how pixels are normalised before the model ("imagenet", "[0,1]", ...).
+        needs_gpu: whether a GPU is required to run in reasonable time.
+        needs_files: whether it reads the stored file (not just pixels) of each sample.
+    """
+
+    name: str
+    family: str
+    paper: str
+    input_size: int | None
+    normalisation: str
+    needs_gpu: bool = False
+    needs_files: bool = False
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"{self.name}: family must be one of {FAMILIES}, got {self.family!r}")
+
+    @property
+    def resolution_agnostic(self) -> bool:
+        return self.input_size is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"resolution_agnostic": self.resolution_agnostic}
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What the harness relies on. ``BaseDetector`` implements the plumbing."""
+
+    meta: DetectorMeta
+
+    def fit(self, train: Sequence[Sample], val: Sequence[Sample] | None = None) -> Detector: ...
+
+    def predict_proba(self, images: ImagesLike) -> np.ndarray: ...
+
+    def get_params(self) -> dict[str, Any]: ...
+
+
+class BaseDetector:
+    """Base class: ``get_params`` from the ``__init__`` signature, fitted checks, persistence.
+
+    Subclasses implement ``_fit(train, val)`` and ``_predict_fake(samples) -> (n,) scores in
+    [0, 1]``. Every built-in detector takes a ``seed`` keyword so a run is reproducible.
+    Torch detectors override ``_save_fitted``/``_load_fitted`` to store a ``state_dict``
+    (loaded with ``weights_only=True``); the default stores the ``*_`` attributes with joblib,
+    which is a pickle: only load run folders you produced yourself.
+    """
+
+    meta: ClassVar[DetectorMeta]  # set per instance by ``create_detector``
+
+    # -- scikit-learn style parameters ---------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> BaseDetector:
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}")
+            setattr(self, key, value)
+        return self
+
+    @property
+    def input_size(self) -> int | None:
+        """Effective input side (a parameter override wins over the metadata default)."""
+        return getattr(self, "input_size_", None) or self.get_params().get(
+            "input_size", self.meta.input_size
+        )
+
+    # -- fit / predict -------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        return getattr(self, "fitted_", False)
+
+    def fit(self, train: Sequence[Sample], val: Sequence[Sample] | None = None) -> BaseDetector:
+        train = as_samples(train)
+        if len(train) == 0:
+            raise ValueError(f"{self.meta.name}: empty training set")
+        labels = {s.label for s in train}
+        if not labels <= {LABEL_REAL, LABEL_FAKE} or len(labels) < 2:
+            raise ValueError(f"{self.meta.name}: training set needs both labels 0 and 1, got {labels}")
+        self._fit(train, as_samples(val) if val is not None else None)
+        self.fitted_ = True
+        return self
+
+    def predict_proba(self, images: ImagesLike) -> np.ndarray:
+        if not self.is_fitted:
+            raise NotFittedError(f"{self.meta.name} is not fitted yet: call fit(train, val) first")
+        samples = as_samples(images)
+        if len(samples) == 0:
+            return np.zeros((0, 2))
+        fake = np.asarray(self._predict_fake(samples), dtype=np.float64).reshape(-1)
+        if fake.shape[0] != len(samples):
+            raise RuntimeError(f"{self.meta.name}: got {fake.shape[0]} scores for {len(samples)} images")
+        fake = np.clip(np.nan_to_num(fake, nan=0.5), 0.0, 1.0)
+        return np.stack([1.0 - fake, fake], axis=1)
+
+    def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
+        raise NotImplementedError
+
+    def _predict_fake(self, samples: list[Sample]) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write params and fitted state to ``directory`` (created)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        params = {k: v for k, v in self.get_params().items() if _jsonable(v)}
+        (directory / "detector.json").write_text(
+            json.dumps({"name": self.meta.name, "params": params}, indent=2, default=str)
+        )
+        self._save_fitted(directory)
+        return directory
+
+    def _save_fitted(self, directory: Path) -> None:
+        import joblib
+
+        state = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        joblib.dump(state, directory / "fitted.joblib")
+
+    def _load_fitted(self, directory: Path) -> None:
+        import joblib
+
+        for key, value in joblib.load(directory / "fitted.joblib").items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def load_detector(directory: str | Path) -> BaseDetector:
+    """Rebuild a fitted detector saved with ``BaseDetector.save``."""
+    from benchmark.registry import create_detector
+
+    directory = Path(directory)
+    spec_file = directory / "detector.json"
+    if not spec_file.is_file():
+        raise FileNotFoundError(f"{spec_file}: no saved detector here")
+    spec = json.loads(spec_file.read_text())
+    det = create_detector(spec["name"], **spec["params"])
+    det._load_fitted(directory)
+    det.fitted_ = True
+    return det
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return False
+    return True

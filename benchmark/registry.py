@@ -1,0 +1,194 @@
+"""One registry for detectors (and datasets): a decorator, wildcard listing, creation by name.
+
+Modelled on timm's ``_registry.py`` and torchvision's ``_api.py``, minus their warts: a
+duplicate name is an error, an unknown name suggests the nearest ones, and third-party
+detectors arrive through the ``fakebench.detectors`` entry-point group. A plugin that fails to
+import is recorded in ``plugin_errors()`` and the rest still load.
+
+Factories must keep heavy imports (torch, cv2, sklearn) inside the function or ``fit`` so
+``python -m benchmark list`` stays instant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import logging
+import pkgutil
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from benchmark.protocol import DetectorMeta
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "fakebench.detectors"
+
+
+class RegistryError(KeyError):
+    """Unknown or duplicate registry name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    factory: Callable[..., Any]
+    meta: DetectorMeta | None  # None for datasets
+    module: str
+    help: str
+
+
+class Registry:
+    """A name → factory table with wildcard lookup."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def add(self, entry: Entry) -> None:
+        if entry.name in self._entries:
+            other = self._entries[entry.name]
+            raise RegistryError(
+                f"{self.kind} {entry.name!r} is registered twice: {other.module} and {entry.module}"
+            )
+        self._entries[entry.name] = entry
+
+    def remove(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self, patterns: str | Iterable[str] | None = None) -> list[str]:
+        """Names matching comma-separated fnmatch patterns, in natural order."""
+        names = sorted(self._entries, key=_natural_key)
+        if patterns is None:
+            return names
+        if isinstance(patterns, str):
+            patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+        out: list[str] = []
+        for pattern in patterns:
+            hits = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+            if not hits:
+                hits = [n for n in names if fnmatch.fnmatchcase(n, f"*{pattern}*")]
+            if not hits:
+                raise RegistryError(self._unknown(pattern))
+            out.extend(h for h in hits if h not in out)
+        return out
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise RegistryError(self._unknown(name)) from None
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return f"unknown {self.kind} {name!r}{hint} (see `python -m benchmark list`)"
+
+
+DETECTORS = Registry("detector")
+DATASETS = Registry("dataset")
+_plugin_errors: dict[str, str] = {}
+_loaded = False
+
+
+def register_detector(
+    *,
+    family: str,
+    paper: str,
+    input_size: int | None,
+    normalisation: str,
+    needs_gpu: bool = False,
+    needs_files: bool = False,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a factory ``fn(**overrides) -> detector`` under ``name`` (default: its name)."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        entry_name = name or fn.__name__
+        meta = DetectorMeta(entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files)
+        doc = (fn.__doc__ or "").strip().splitlines()
+        DETECTORS.add(Entry(entry_name, fn, meta, fn.__module__, doc[0] if doc else ""))
+        return fn
+
+    return decorator
+
+
+def register_dataset(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a dataset builder ``fn(**options) -> benchmark.data.Dataset``."""
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        DATASETS.add(Entry(name, fn, None, fn.__module__, doc[0] if doc else ""))
+        return fn
+
+    return decorator
+
+
+def load_plugins() -> None:
+    """Import every built-in detector module and every ``fakebench.detectors`` entry point."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import detectors
+
+    importlib.import_module("benchmark.synthetic")  # registers the default dataset
+    for mod in pkgutil.walk_packages(detectors.__path__, prefix="detectors."):
+        _import_plugin(mod.name, lambda n=mod.name: importlib.import_module(n))
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        _import_plugin(f"{ep.name} ({ep.value})", ep.load)
+
+
+def _import_plugin(label: str, load: Callable[[], Any]) -> None:
+    try:
+        load()
+    except Exception as exc:  # a broken plugin must not take the others down
+        _plugin_errors[label] = f"{type(exc).__name__}: {exc}"
+        log.warning("detector plugin %s failed to load: %s", label, exc)
+
+
+def plugin_errors() -> dict[str, str]:
+    """Plugins that failed to import, with their error."""
+    load_plugins()
+    return dict(_plugin_errors)
+
+
+def list_detectors(pattern: str | None = None) -> list[str]:
+    """Registered detector names matching comma-separated wildcards (all when ``None``)."""
+    load_plugins()
+    return DETECTORS.names(pattern)
+
+
+def detector_meta(name: str) -> DetectorMeta:
+    load_plugins()
+    meta = DETECTORS.get(name).meta
+    assert meta is not None
+    return meta
+
+
+def create_detector(name: str, **overrides: Any) -> Any:
+    """Build detector ``name`` with parameter overrides; unknown parameters are an error."""
+    load_plugins()
+    entry = DETECTORS.get(name)
+    try:
+        det = entry.factory(**overrides)
+    except TypeError as exc:
+        raise TypeError(f"{name}: bad parameter override {sorted(overrides)}: {exc}") from exc
+    det.meta = entry.meta
+    return det
+
+
+def list_datasets(pattern: str | None = None) -> list[str]:
+    load_plugins()
+    return DATASETS.names(pattern)
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]

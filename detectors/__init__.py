@@ -1,0 +1,1 @@
+"""Built-in detector plugins. Each module registers its factories with ``@register_detector``."""
