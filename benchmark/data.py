@@ -179,10 +179,11 @@ def load_folder(root: str | Path, seed: int = 0, val_frac: float = 0.15, test_fr
 
 def _scan_labelled(folder: Path, root: Path) -> list[Sample]:
     samples: list[Sample] = []
+    missing = [name for name in ("real", "fake") if not (folder / name).is_dir()]
+    if missing:
+        raise DataError(f"{folder}: missing sub-folder(s) {', '.join(missing)} (expected real/ and fake/)")
     for label_name, label in (("real", 0), ("fake", 1)):
         sub = folder / label_name
-        if not sub.is_dir():
-            raise DataError(f"{folder}: missing sub-folder {label_name!r} (expected real/ and fake/)")
         files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
             raise DataError(f"{sub}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")

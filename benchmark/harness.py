@@ -1,0 +1,296 @@
+"""Train once, evaluate every condition: the loop behind ``python -m benchmark run``.
+
+For each detector: build it from the registry, fit on train (validation for early stopping and
+threshold tuning only), save it, then score the test split under every condition (clean,
+corruption × severity, resolution × mode) on the *same* fitted detector. Everything lands in
+a work folder keyed by (dataset fingerprint, seed, training mode):
+
+    <out>/<dataset>-<fingerprint>-seed<seed>-<train_aug>/
+        detectors/<detector>/        fitted state + fit.json (threshold, train seconds, ...)
+        predictions/<detector>/<condition>.npz   cached test scores per condition
+        timing/<detector>.json       cached timing rows
+        runs/<run_id>/rows.csv       this invocation's tidy long table
+
+so a re-run adds only missing cells and an interrupted run resumes. A detector that raises
+becomes a row carrying its error; the other detectors still run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark import metrics
+from benchmark.data import Dataset, Sample
+from benchmark.results import RowWriter, atomic_write_json, git_sha, make_run_id, package_versions
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One benchmark invocation. Defaults are what ``run --all`` uses."""
+
+    detectors: tuple[str, ...]
+    out: Path = Path("runs")
+    seed: int = 0
+    device: str = "auto"
+    corruptions: tuple[str, ...] = ()
+    severities: tuple[int, ...] = (1, 3, 5)
+    resolutions: tuple[int, ...] = ()
+    timing: bool = True
+    timing_batches: tuple[int, ...] = (1, 32)
+    train_aug: str = "none"
+    threshold_rule: str = "max_f1"
+    allow_random_init: bool = False
+    reference: str = "scratch_cnn"
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quick: bool = False
+
+
+@dataclass
+class DetectorOutcome:
+    name: str
+    ok: bool
+    error: str = ""
+    fit_info: dict[str, Any] = field(default_factory=dict)
+
+
+def work_dir(cfg: RunConfig, dataset: Dataset) -> Path:
+    return Path(cfg.out) / f"{dataset.name}-{dataset.fingerprint[:10]}-seed{cfg.seed}-{cfg.train_aug}"
+
+
+def build_detector(name: str, cfg: RunConfig) -> Any:
+    """Create ``name`` passing the run-wide options each detector accepts."""
+    from benchmark.registry import DETECTORS, create_detector, load_plugins
+
+    load_plugins()
+    factory_det = create_detector(name, **cfg.overrides.get(name, {}))
+    accepted = set(factory_det.get_params())
+    wanted = {"seed": cfg.seed, "device": cfg.device, "train_aug": cfg.train_aug,
+              "allow_random_init": cfg.allow_random_init}
+    run_wide = {k: v for k, v in wanted.items() if k in accepted}
+    if cfg.quick:
+        run_wide |= {k: v for k, v in {"epochs": 1, "input_size": 32}.items() if k in accepted}
+        if "input_size" in run_wide and DETECTORS.get(name).meta.input_size is None:
+            run_wide.pop("input_size")
+    return create_detector(name, **(run_wide | cfg.overrides.get(name, {})))
+
+
+def params_key(det: Any) -> str:
+    blob = json.dumps(det.get_params(), sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+
+def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tuple[Any, dict]:
+    """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``."""
+    from benchmark.protocol import load_detector
+
+    info_file = folder / "fit.json"
+    if info_file.is_file():
+        info = json.loads(info_file.read_text())
+        if info.get("params_key") == params_key(det):
+            return load_detector(folder), info
+    train = dataset.train
+    if cfg.train_aug != "none" and "train_aug" not in det.get_params():
+        train = augment_once(train, cfg.train_aug, cfg.seed, dataset.fingerprint)
+    t0 = time.perf_counter()
+    det.fit(train, dataset.val)
+    train_seconds = time.perf_counter() - t0
+    threshold = 0.5
+    val_auc = float("nan")
+    if dataset.val:
+        val_scores = det.predict_proba(dataset.val)[:, 1]
+        val_y = [s.label for s in dataset.val]
+        threshold = metrics.tune_threshold(val_y, val_scores, cfg.threshold_rule)
+        val_auc = metrics.roc_auc(val_y, val_scores)
+    info = {
+        "detector": det.meta.name, "params_key": params_key(det), "params": det.get_params(),
+        "train_seconds": train_seconds, "threshold": threshold, "threshold_rule": cfg.threshold_rule,
+        "val_roc_auc": val_auc, "pretrained": getattr(det, "pretrained_", ""),
+        "n_parameters": _n_params(det), "input_size": det.input_size,
+    }
+    det.save(folder)
+    atomic_write_json(info_file, info)  # written last: its presence means the fit is complete
+    return det, info
+
+
+def augment_once(samples: list[Sample], mode: str, seed: int, fingerprint: str) -> list[Sample]:
+    """Training-set augmentation for detectors without an online ``train_aug`` (classical)."""
+    from benchmark.corruptions import cnndetection_augment
+
+    if mode != "cnndetection":
+        raise ValueError(f"unknown train_aug {mode!r}; choose 'none' or 'cnndetection'")
+    out = []
+    for s in samples:
+        digest = hashlib.sha1(f"{seed}:{fingerprint}:{s.id}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        out.append(s.with_pixels(cnndetection_augment(s.load(), rng), train_aug=mode))
+    return out
+
+
+def _n_params(det: Any) -> float:
+    if hasattr(det, "n_parameters"):
+        try:
+            return float(det.n_parameters())
+        except Exception:  # noqa: BLE001 - a cost figure must never fail a run
+            return float("nan")
+    return float("nan")
+
+
+def cached_scores(det: Any, samples: list[Sample], path: Path) -> np.ndarray:
+    """Fake probabilities for ``samples``, cached in ``path`` (npz keyed by sample ids)."""
+    ids = np.array([s.id for s in samples])
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            if np.array_equal(z["ids"], ids):
+                return z["scores"]
+    scores = det.predict_proba(samples)[:, 1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, ids=ids, scores=scores)
+    tmp.replace(path)
+    return scores
+
+
+def evaluate_detector(
+    name: str, dataset: Dataset, cfg: RunConfig, writer: RowWriter, wdir: Path,
+    conditions: list[Any], timing_rows: list[dict], progress: Progress,
+) -> DetectorOutcome:
+    """Fit once, then score every condition; failures become error rows."""
+    from benchmark.conditions import render
+
+    base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
+    try:
+        det = build_detector(name, cfg)
+        base["params"] = det.get_params()
+        progress(f"{name}: fitting on {len(dataset.train)} images")
+        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg)
+    except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
+        return _failed(name, exc, writer, base, "fit")
+    base["pretrained"] = info.get("pretrained", "")
+    writer.add(**base, split="train", condition="fit", metric="train_seconds",
+               value=info["train_seconds"], n=len(dataset.train))
+    writer.add(**base, split="val", condition="clean", metric="threshold_tuned",
+               value=info["threshold"], n=len(dataset.val))
+    writer.add(**base, split="val", condition="clean", metric="roc_auc",
+               value=info["val_roc_auc"], n=len(dataset.val))
+    writer.add(**base, condition="model", metric="n_parameters", value=info["n_parameters"])
+    agnostic = det.input_size is None
+    for cond in conditions:
+        if cond.mode == "native" and not agnostic:
+            continue
+        try:
+            target = None
+            if cond.kind == "resolution" and cond.mode == "resized":
+                target = det.input_size or _native_size(dataset)
+            samples = render(dataset.test, cond, seed=cfg.seed,
+                             dataset_fingerprint=dataset.fingerprint, target_size=target)
+            t0 = time.perf_counter()
+            scores = cached_scores(det, samples, wdir / "predictions" / name / f"{cond.key}.npz")
+            progress(f"{name}: {cond.key} scored in {time.perf_counter() - t0:.1f}s")
+            _metric_rows(writer, base | cond.as_row() | {"condition": cond.key}, samples, scores,
+                         info["threshold"], by_family=cond.kind == "clean")
+        except Exception as exc:  # noqa: BLE001
+            _failed(name, exc, writer, base | {"condition": cond.key}, f"condition {cond.key}")
+    if hasattr(det, "retrieval_metrics"):
+        try:
+            for metric, value in det.retrieval_metrics(dataset.test).items():
+                writer.add(**base, condition="clean", subset="retrieval", metric=metric, value=value,
+                           n=len(dataset.test))
+        except Exception as exc:  # noqa: BLE001
+            _failed(name, exc, writer, base | {"condition": "retrieval"}, "retrieval metrics")
+    if cfg.timing:
+        try:
+            timing_rows.extend(_timing(det, name, wdir, cfg, info, dataset))
+        except Exception as exc:  # noqa: BLE001
+            _failed(name, exc, writer, base | {"condition": "timing"}, "timing")
+    return DetectorOutcome(name, True, fit_info=info)
+
+
+def _native_size(dataset: Dataset) -> int | None:
+    return dataset.test[0].load().shape[0] if dataset.test else None
+
+
+def _timing(det: Any, name: str, wdir: Path, cfg: RunConfig, info: dict, dataset: Dataset) -> list[dict]:
+    from benchmark.timing import time_detector
+
+    path = wdir / "timing" / f"{name}-{cfg.device}.json"
+    if path.is_file():
+        cached = json.loads(path.read_text())
+        if cached.get("params_key") == info["params_key"]:
+            return cached["rows"]
+    device = cfg.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    rows = [{"detector": name, "train_seconds": info["train_seconds"]} | r
+            for r in time_detector(det, device=device, batch_sizes=cfg.timing_batches,
+                                   image_size=_native_size(dataset), seed=cfg.seed)]
+    atomic_write_json(path, {"params_key": info["params_key"], "rows": rows})
+    return rows
+
+
+def _metric_rows(writer: RowWriter, base: dict, samples: list[Sample], scores: np.ndarray,
+                 threshold: float, by_family: bool) -> None:
+    y = np.array([s.label for s in samples])
+    subsets: dict[str, np.ndarray] = {"all": np.ones(len(samples), bool)}
+    if by_family:
+        fam = np.array([str(s.meta.get("family", "fake" if s.label else "real")) for s in samples])
+        for f in sorted(set(fam[y == 1])):
+            subsets[f] = (y == 0) | (fam == f)  # all reals vs this family's fakes
+    for subset, mask in subsets.items():
+        for metric, value in metrics.all_metrics(y[mask], scores[mask], threshold).items():
+            writer.add(**base, subset=subset, metric=metric, value=value, n=int(mask.sum()))
+
+
+def _failed(name: str, exc: BaseException, writer: RowWriter, base: dict, stage: str) -> DetectorOutcome:
+    from benchmark.protocol import NotApplicableError
+
+    if isinstance(exc, NotApplicableError):
+        writer.add(**base, metric="not_applicable", error=f"not applicable: {exc}")
+        log.info("%s: not applicable (%s)", name, exc)
+        return DetectorOutcome(name, True, error=f"not applicable: {exc}")
+    msg = f"{stage}: {type(exc).__name__}: {exc}"
+    log.error("%s failed during %s\n%s", name, stage, traceback.format_exc())
+    writer.add(**base, metric="error", error=msg)
+    return DetectorOutcome(name, False, error=msg)
+
+
+def run(cfg: RunConfig, dataset: Dataset, progress: Progress = log.info) -> tuple[Path, list[DetectorOutcome]]:
+    """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes."""
+    from benchmark.conditions import build_conditions
+
+    wdir = work_dir(cfg, dataset)
+    run_id = make_run_id()
+    run_dir = wdir / "runs" / run_id
+    device = cfg.device
+    writer = RowWriter(run_dir / "rows.csv", {
+        "run_id": run_id, "device": device, "seed": cfg.seed, "git_sha": git_sha(),
+        "versions": package_versions(),
+    })
+    atomic_write_json(run_dir / "config.json", {
+        "config": cfg.__dict__, "dataset": {"name": dataset.name, "fingerprint": dataset.fingerprint,
+                                            "summary": dataset.summary()}})
+    conditions = build_conditions(list(cfg.corruptions), list(cfg.severities), list(cfg.resolutions),
+                                  resolution_agnostic=True)
+    outcomes: list[DetectorOutcome] = []
+    timing_rows: list[dict] = []
+    for name in cfg.detectors:
+        outcomes.append(evaluate_detector(name, dataset, cfg, writer, wdir, conditions, timing_rows,
+                                          progress))
+        writer.flush()  # after every detector: nothing computed is lost if the next one crashes
+    atomic_write_json(run_dir / "timing.json", timing_rows)
+    writer.flush()
+    return run_dir, outcomes

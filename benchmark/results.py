@@ -1,0 +1,115 @@
+"""Tidy result rows and atomic writing.
+
+Every measurement is one row of a long table (run id, detector, dataset, split, condition,
+subset, metric, value, n, params, device, seed, git sha, package versions, timestamp, error).
+Files are written to a temporary name in the same folder and moved into place with
+``os.replace``, so a crash never leaves a half-written table and never destroys the last good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ROW_FIELDS = (
+    "run_id", "detector", "dataset", "split", "condition", "corruption", "severity",
+    "resolution", "mode", "subset", "metric", "value", "n", "train_aug", "pretrained",
+    "params", "device", "seed", "git_sha", "versions", "timestamp", "error",
+)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temp file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_csv(path: str | Path, frame: Any) -> Path:
+    """Write a pandas DataFrame as CSV atomically."""
+    return atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@lru_cache(maxsize=1)
+def git_sha() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> str:
+    """Compact ``name=version`` list of the packages that decide a result."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"python={platform.python_version()}"]
+    for dist in ("fakebench", "torch", "torchvision", "timm", "scikit-learn", "numpy",
+                 "opencv-contrib-python", "scipy"):
+        try:
+            parts.append(f"{dist}={version(dist)}")
+        except PackageNotFoundError:
+            continue
+    return ";".join(parts)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def make_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
+
+
+class RowWriter:
+    """Collects rows for one run and flushes the whole table atomically after each detector."""
+
+    def __init__(self, path: Path, common: Mapping[str, Any]) -> None:
+        self.path = Path(path)
+        self.common = dict(common)
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, **fields: Any) -> None:
+        row = {k: "" for k in ROW_FIELDS} | self.common | {"timestamp": now_iso()} | fields
+        if isinstance(row.get("params"), Mapping):
+            row["params"] = json.dumps(row["params"], sort_keys=True, default=str)
+        self.rows.append(row)
+
+    def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for r in rows:
+            self.add(**r)
+
+    def flush(self) -> Path:
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows, columns=list(ROW_FIELDS))
+        return atomic_write_csv(self.path, frame)
+
+    def frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=list(ROW_FIELDS))
