@@ -26,46 +26,80 @@ EPILOG = """examples:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m benchmark", description="fakebench: benchmark deepfake image detectors.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="python -m benchmark",
+        description="fakebench: benchmark deepfake image detectors.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
 
     ls = sub.add_parser("list", help="list detectors and datasets")
     ls.add_argument("pattern", nargs="?", default=None, help="wildcard filter, e.g. 'sift_*'")
 
-    r = sub.add_parser("run", help="train and evaluate detectors, write leaderboard tables",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    r = sub.add_parser(
+        "run",
+        help="train and evaluate detectors, write leaderboard tables",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     which = r.add_mutually_exclusive_group(required=True)
-    which.add_argument("--all", action="store_true",
-                       help="every registered detector (implies --allow-random-init)")
+    which.add_argument(
+        "--all", action="store_true", help="every registered detector (implies --allow-random-init)"
+    )
     which.add_argument("-d", "--detectors", help="comma-separated names or wildcards")
-    r.add_argument("--dataset", default="default",
-                   help="registered dataset name or a folder with real/ and fake/ "
-                        "(optionally under train/ val/ test/)")
+    r.add_argument(
+        "--dataset",
+        default="default",
+        help="registered dataset name or a folder with real/ and fake/ "
+        "(optionally under train/ val/ test/)",
+    )
     r.add_argument("--out", type=Path, default=Path("runs"), help="run folders (git-ignored)")
-    r.add_argument("--results", type=Path, default=Path("results"),
-                   help="where leaderboard tables are written")
+    r.add_argument(
+        "--results", type=Path, default=Path("results"), help="where leaderboard tables are written"
+    )
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    r.add_argument("--quick", action="store_true",
-                   help="tiny dataset, 1 epoch, 32 px: a smoke test in seconds")
-    r.add_argument("--corruptions", default="default",
-                   help="'default' (a subset that fits the time budget), 'all', 'none' or a list")
+    r.add_argument(
+        "--quick", action="store_true", help="tiny dataset, 1 epoch, 32 px: a smoke test in seconds"
+    )
+    r.add_argument(
+        "--corruptions",
+        default="default",
+        help="'default' (a subset that fits the time budget), 'all', 'none' or a list",
+    )
     r.add_argument("--severities", default="1,3,5", help="e.g. 1-5 or 1,3,5")
-    r.add_argument("--resolutions", default="32,64,128,256",
-                   help="resolution sweep in px ('none' to skip), e.g. 32,64,128,256,512,1024")
+    r.add_argument(
+        "--resolutions",
+        default="32,64,128,256",
+        help="resolution sweep in px ('none' to skip), e.g. 32,64,128,256,512,1024",
+    )
     r.add_argument("--no-timing", action="store_true", help="skip latency/throughput measurement")
     r.add_argument("--timing-batches", default="1,32", help="batch sizes for timing")
-    r.add_argument("--train-aug", choices=["none", "cnndetection"], default="none",
-                   help="training augmentation (cnndetection: Wang et al. 2020 blur+JPEG, p=0.5)")
-    r.add_argument("--threshold", choices=["max_f1", "youden"], default="max_f1",
-                   help="rule for the decision threshold tuned on validation")
-    r.add_argument("--allow-random-init", action="store_true",
-                   help="when pretrained weights are absent, use random init (recorded as pretrained=False)")
+    r.add_argument(
+        "--train-aug",
+        choices=["none", "cnndetection"],
+        default="none",
+        help="training augmentation (cnndetection: Wang et al. 2020 blur+JPEG, p=0.5)",
+    )
+    r.add_argument(
+        "--threshold",
+        choices=["max_f1", "youden"],
+        default="max_f1",
+        help="rule for the decision threshold tuned on validation",
+    )
+    r.add_argument(
+        "--allow-random-init",
+        action="store_true",
+        help="when pretrained weights are absent, use random init (recorded as pretrained=False)",
+    )
     r.add_argument("--reference", default="scratch_cnn", help="reference detector for mCE")
-    r.add_argument("--set", action="append", default=[], metavar="DET.PARAM=VALUE",
-                   help="parameter override, e.g. --set scratch_cnn.epochs=3 (repeatable)")
+    r.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="DET.PARAM=VALUE",
+        help="parameter override, e.g. --set scratch_cnn.epochs=3 (repeatable)",
+    )
 
     pr = sub.add_parser("predict", help="fake probability of image files with a fitted detector")
     pr.add_argument("run_dir", type=Path, help="work folder printed by `run` (runs/<dataset>-...)")
@@ -81,11 +115,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report}[
-            args.command](args)
+            args.command
+        ](args)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -136,21 +173,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.quick and args.corruptions == "default":
         corruptions = corruptions[:2]
     cfg = harness.RunConfig(
-        detectors=tuple(names), out=args.out, seed=args.seed, device=args.device,
-        corruptions=tuple(corruptions), severities=tuple(parse_severities(args.severities)),
+        detectors=tuple(names),
+        out=args.out,
+        seed=args.seed,
+        device=args.device,
+        corruptions=tuple(corruptions),
+        severities=tuple(parse_severities(args.severities)),
         resolutions=tuple(resolutions[:2] if args.quick else resolutions),
-        timing=not args.no_timing, timing_batches=tuple(int(b) for b in args.timing_batches.split(",")),
-        train_aug=args.train_aug, threshold_rule=args.threshold,
-        allow_random_init=args.allow_random_init or args.all, reference=args.reference,
-        overrides=_overrides(args.set), quick=args.quick,
+        timing=not args.no_timing,
+        timing_batches=tuple(int(b) for b in args.timing_batches.split(",")),
+        train_aug=args.train_aug,
+        threshold_rule=args.threshold,
+        allow_random_init=args.allow_random_init or args.all,
+        reference=args.reference,
+        overrides=_overrides(args.set),
+        quick=args.quick,
     )
     dataset = load_dataset(args.dataset, seed=args.seed, quick=args.quick)
     summary = dataset.summary()
-    print(f"dataset {dataset.name} ({dataset.fingerprint}): " +
-          ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items()))
-    print(f"{len(names)} detector(s): {', '.join(names)}; "
-          f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
-          f"{len(cfg.resolutions)} resolution(s)")
+    print(
+        f"dataset {dataset.name} ({dataset.fingerprint}): "
+        + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
+    )
+    print(
+        f"{len(names)} detector(s): {', '.join(names)}; "
+        f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
+        f"{len(cfg.resolutions)} resolution(s)"
+    )
     run_dir, outcomes = harness.run(cfg, dataset, progress=_progress)
     rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
@@ -159,7 +208,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for msg in report.shortcut_warnings(board):
         print(msg, file=sys.stderr)
     print()
-    cols = [c for c in ["detector", "status", "roc_auc", "accuracy", "accuracy_tuned"] if c in board]
+    cols = [
+        c for c in ["detector", "status", "roc_auc", "accuracy", "accuracy_tuned"] if c in board
+    ]
     print(board[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\nrun folder: {harness.work_dir(cfg, dataset)}  (rows: {run_dir / 'rows.csv'})")
     print(f"tables: {', '.join(str(p) for p in paths.values())}")
@@ -181,10 +232,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     folder = args.run_dir / "detectors" / args.detector
     info_file = folder / "fit.json"
     if not info_file.is_file():
-        have = sorted(p.name for p in (args.run_dir / "detectors").glob("*")) if (
-            args.run_dir / "detectors").is_dir() else []
-        raise FileNotFoundError(f"{info_file}: no fitted {args.detector!r} in {args.run_dir} "
-                                f"(fitted here: {', '.join(have) or 'none'})")
+        have = (
+            sorted(p.name for p in (args.run_dir / "detectors").glob("*"))
+            if (args.run_dir / "detectors").is_dir()
+            else []
+        )
+        raise FileNotFoundError(
+            f"{info_file}: no fitted {args.detector!r} in {args.run_dir} "
+            f"(fitted here: {', '.join(have) or 'none'})"
+        )
     threshold = json.loads(info_file.read_text())["threshold"]
     det = load_detector(folder)
     for path in args.images:
@@ -192,7 +248,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{path}: image not found")
     probs = det.predict_proba(as_samples([str(p) for p in args.images]))[:, 1]
     print(f"{'image':40} p(fake)  verdict (threshold {threshold:.3f}, tuned on validation)")
-    for path, p in zip(args.images, probs):
+    for path, p in zip(args.images, probs, strict=True):
         print(f"{str(path):40} {p:7.3f}  {'FAKE' if p >= threshold else 'real'}")
     return 0
 
@@ -202,8 +258,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     rows = report.load_rows(args.rows)
     timing_file = args.rows.parent / "timing.json"
-    timing = report.frame_from(json.loads(timing_file.read_text())) if timing_file.is_file() else (
-        report.frame_from([]))
+    timing = (
+        report.frame_from(json.loads(timing_file.read_text()))
+        if timing_file.is_file()
+        else (report.frame_from([]))
+    )
     paths = report.write_tables(rows, timing, args.results, args.reference)
     print("\n".join(str(p) for p in paths.values()))
     return 0

@@ -58,7 +58,7 @@ class Sample:
         return Sample(self.id, self.label, Path(path), {**self.meta, **meta})
 
 
-ImagesLike = Union[Sequence[Sample], Sequence[np.ndarray], np.ndarray]
+ImagesLike = Union[Sequence[Sample], Sequence[np.ndarray], np.ndarray]  # noqa: UP007 (runtime alias, py3.10)
 
 
 def as_samples(images: ImagesLike | None) -> list[Sample]:
@@ -72,7 +72,9 @@ def as_samples(images: ImagesLike | None) -> list[Sample]:
         elif isinstance(item, (str, Path)):
             out.append(Sample(Path(item).name, -1, Path(item)))
         else:
-            out.append(Sample(f"img{i}", -1, None, {}, to_rgb_uint8(np.asarray(item), f"image {i}")))
+            out.append(
+                Sample(f"img{i}", -1, None, {}, to_rgb_uint8(np.asarray(item), f"image {i}"))
+            )
     return out
 
 
@@ -152,7 +154,9 @@ class Dataset:
         return Dataset(f"{self.name}", splits, fp, self.description)
 
 
-def load_folder(root: str | Path, seed: int = 0, val_frac: float = 0.15, test_frac: float = 0.2) -> Dataset:
+def load_folder(
+    root: str | Path, seed: int = 0, val_frac: float = 0.15, test_frac: float = 0.2
+) -> Dataset:
     """Load ``root/{real,fake}`` (or ``root/{train,val,test}/{real,fake}``) as a Dataset."""
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -161,7 +165,9 @@ def load_folder(root: str | Path, seed: int = 0, val_frac: float = 0.15, test_fr
     if given:
         splits = {s: _scan_labelled(root / s, root) for s in given}
         if "train" not in splits or not splits["train"]:
-            raise DataError(f"{root}: has split folders {given} but no images under train/real|fake")
+            raise DataError(
+                f"{root}: has split folders {given} but no images under train/real|fake"
+            )
         if not splits.get("val"):
             splits["train"], splits["val"] = _stratified_split(splits["train"], val_frac, seed)
     else:
@@ -173,7 +179,10 @@ def load_folder(root: str | Path, seed: int = 0, val_frac: float = 0.15, test_fr
     for split in SPLITS:
         for s in splits.get(split, []):
             st = s.path.stat() if s.path else None
-            h.update(f"{split}:{s.id}:{s.label}:{st.st_size if st else 0}:{st.st_mtime_ns if st else 0}".encode())
+            h.update(
+                f"{split}:{s.id}:{s.label}:{st.st_size if st else 0}:"
+                f"{st.st_mtime_ns if st else 0}".encode()
+            )
     return Dataset(root.name, splits, h.hexdigest()[:16], f"image folder {root}")
 
 
@@ -181,10 +190,14 @@ def _scan_labelled(folder: Path, root: Path) -> list[Sample]:
     samples: list[Sample] = []
     missing = [name for name in ("real", "fake") if not (folder / name).is_dir()]
     if missing:
-        raise DataError(f"{folder}: missing sub-folder(s) {', '.join(missing)} (expected real/ and fake/)")
+        raise DataError(
+            f"{folder}: missing sub-folder(s) {', '.join(missing)} (expected real/ and fake/)"
+        )
     for label_name, label in (("real", 0), ("fake", 1)):
         sub = folder / label_name
-        files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = sorted(
+            p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        )
         if not files:
             raise DataError(f"{sub}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         for p in files:
@@ -194,7 +207,9 @@ def _scan_labelled(folder: Path, root: Path) -> list[Sample]:
     return samples
 
 
-def _stratified_split(samples: list[Sample], frac: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+def _stratified_split(
+    samples: list[Sample], frac: float, seed: int
+) -> tuple[list[Sample], list[Sample]]:
     from sklearn.model_selection import train_test_split
 
     labels = [s.label for s in samples]
@@ -204,7 +219,9 @@ def _stratified_split(samples: list[Sample], frac: float, seed: int) -> tuple[li
     return sorted(a, key=lambda s: s.id), sorted(b, key=lambda s: s.id)
 
 
-def load_dataset(name_or_path: str, *, seed: int = 0, quick: bool = False, **options: Any) -> Dataset:
+def load_dataset(
+    name_or_path: str, *, seed: int = 0, quick: bool = False, **options: Any
+) -> Dataset:
     """A registered dataset by name (``default``) or an image folder by path."""
     from benchmark.registry import DATASETS, load_plugins
 

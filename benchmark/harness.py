@@ -67,7 +67,9 @@ class DetectorOutcome:
 
 
 def work_dir(cfg: RunConfig, dataset: Dataset) -> Path:
-    return Path(cfg.out) / f"{dataset.name}-{dataset.fingerprint[:10]}-seed{cfg.seed}-{cfg.train_aug}"
+    return (
+        Path(cfg.out) / f"{dataset.name}-{dataset.fingerprint[:10]}-seed{cfg.seed}-{cfg.train_aug}"
+    )
 
 
 def build_detector(name: str, cfg: RunConfig) -> Any:
@@ -77,8 +79,12 @@ def build_detector(name: str, cfg: RunConfig) -> Any:
     load_plugins()
     factory_det = create_detector(name, **cfg.overrides.get(name, {}))
     accepted = set(factory_det.get_params())
-    wanted = {"seed": cfg.seed, "device": cfg.device, "train_aug": cfg.train_aug,
-              "allow_random_init": cfg.allow_random_init}
+    wanted = {
+        "seed": cfg.seed,
+        "device": cfg.device,
+        "train_aug": cfg.train_aug,
+        "allow_random_init": cfg.allow_random_init,
+    }
     run_wide = {k: v for k, v in wanted.items() if k in accepted}
     if cfg.quick:
         run_wide |= {k: v for k, v in {"epochs": 1, "input_size": 32}.items() if k in accepted}
@@ -115,10 +121,16 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
         threshold = metrics.tune_threshold(val_y, val_scores, cfg.threshold_rule)
         val_auc = metrics.roc_auc(val_y, val_scores)
     info = {
-        "detector": det.meta.name, "params_key": params_key(det), "params": det.get_params(),
-        "train_seconds": train_seconds, "threshold": threshold, "threshold_rule": cfg.threshold_rule,
-        "val_roc_auc": val_auc, "pretrained": getattr(det, "pretrained_", ""),
-        "n_parameters": _n_params(det), "input_size": det.input_size,
+        "detector": det.meta.name,
+        "params_key": params_key(det),
+        "params": det.get_params(),
+        "train_seconds": train_seconds,
+        "threshold": threshold,
+        "threshold_rule": cfg.threshold_rule,
+        "val_roc_auc": val_auc,
+        "pretrained": getattr(det, "pretrained_", ""),
+        "n_parameters": _n_params(det),
+        "input_size": det.input_size,
     }
     det.save(folder)
     atomic_write_json(info_file, info)  # written last: its presence means the fit is complete
@@ -164,8 +176,14 @@ def cached_scores(det: Any, samples: list[Sample], path: Path) -> np.ndarray:
 
 
 def evaluate_detector(
-    name: str, dataset: Dataset, cfg: RunConfig, writer: RowWriter, wdir: Path,
-    conditions: list[Any], timing_rows: list[dict], progress: Progress,
+    name: str,
+    dataset: Dataset,
+    cfg: RunConfig,
+    writer: RowWriter,
+    wdir: Path,
+    conditions: list[Any],
+    timing_rows: list[dict],
+    progress: Progress,
 ) -> DetectorOutcome:
     """Fit once, then score every condition; failures become error rows."""
     from benchmark.conditions import render
@@ -179,13 +197,24 @@ def evaluate_detector(
     except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
         return _failed(name, exc, writer, base, "fit")
     base["pretrained"] = info.get("pretrained", "")
-    writer.add(**base, split="train", condition="fit", metric="train_seconds",
-               value=info["train_seconds"], n=len(dataset.train))
-    writer.add(**base, split="val", condition="clean", metric="threshold_tuned",
-               value=info["threshold"], n=len(dataset.val))
-    writer.add(**base, split="val", condition="clean", metric="roc_auc",
-               value=info["val_roc_auc"], n=len(dataset.val))
-    writer.add(**base, condition="model", metric="n_parameters", value=info["n_parameters"])
+    for split, metric, value, n in (
+        ("train", "train_seconds", info["train_seconds"], len(dataset.train)),
+        ("val", "threshold_tuned", info["threshold"], len(dataset.val)),
+        ("val", "roc_auc", info["val_roc_auc"], len(dataset.val)),
+        ("train", "n_parameters", info["n_parameters"], ""),
+    ):
+        writer.add(
+            **(
+                base
+                | {
+                    "split": split,
+                    "condition": "fit" if split == "train" else "clean",
+                    "metric": metric,
+                    "value": value,
+                    "n": n,
+                }
+            )
+        )
     agnostic = det.input_size is None
     for cond in conditions:
         if cond.mode == "native" and not agnostic:
@@ -194,23 +223,44 @@ def evaluate_detector(
             target = None
             if cond.kind == "resolution" and cond.mode == "resized":
                 target = det.input_size or _native_size(dataset)
-            samples = render(dataset.test, cond, seed=cfg.seed,
-                             dataset_fingerprint=dataset.fingerprint, target_size=target)
+            samples = render(
+                dataset.test,
+                cond,
+                seed=cfg.seed,
+                dataset_fingerprint=dataset.fingerprint,
+                target_size=target,
+            )
             t0 = time.perf_counter()
             scores = cached_scores(det, samples, wdir / "predictions" / name / f"{cond.key}.npz")
             progress(f"{name}: {cond.key} scored in {time.perf_counter() - t0:.1f}s")
-            _metric_rows(writer, base | cond.as_row() | {"condition": cond.key}, samples, scores,
-                         info["threshold"], by_family=cond.kind == "clean")
+            _metric_rows(
+                writer,
+                base | cond.as_row() | {"condition": cond.key},
+                samples,
+                scores,
+                info["threshold"],
+                by_family=cond.kind == "clean",
+            )
         except Exception as exc:  # noqa: BLE001
             _failed(name, exc, writer, base | {"condition": cond.key}, f"condition {cond.key}")
     if hasattr(det, "retrieval_metrics"):
         try:
             for metric, value in det.retrieval_metrics(dataset.test).items():
-                writer.add(**base, condition="clean", subset="retrieval", metric=metric, value=value,
-                           n=len(dataset.test))
+                writer.add(
+                    **(
+                        base
+                        | {
+                            "condition": "clean",
+                            "subset": "retrieval",
+                            "metric": metric,
+                            "value": value,
+                            "n": len(dataset.test),
+                        }
+                    )
+                )
         except Exception as exc:  # noqa: BLE001
             _failed(name, exc, writer, base | {"condition": "retrieval"}, "retrieval metrics")
-    if cfg.timing:
+    if cfg.timing and not det.meta.needs_files:  # file-reading baselines can't take random input
         try:
             timing_rows.extend(_timing(det, name, wdir, cfg, info, dataset))
         except Exception as exc:  # noqa: BLE001
@@ -219,10 +269,12 @@ def evaluate_detector(
 
 
 def _native_size(dataset: Dataset) -> int | None:
-    return dataset.test[0].load().shape[0] if dataset.test else None
+    return max(dataset.test[0].load().shape[:2]) if dataset.test else None
 
 
-def _timing(det: Any, name: str, wdir: Path, cfg: RunConfig, info: dict, dataset: Dataset) -> list[dict]:
+def _timing(
+    det: Any, name: str, wdir: Path, cfg: RunConfig, info: dict, dataset: Dataset
+) -> list[dict]:
     from benchmark.timing import time_detector
 
     path = wdir / "timing" / f"{name}-{cfg.device}.json"
@@ -235,15 +287,28 @@ def _timing(det: Any, name: str, wdir: Path, cfg: RunConfig, info: dict, dataset
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows = [{"detector": name, "train_seconds": info["train_seconds"]} | r
-            for r in time_detector(det, device=device, batch_sizes=cfg.timing_batches,
-                                   image_size=_native_size(dataset), seed=cfg.seed)]
+    rows = [
+        {"detector": name, "train_seconds": info["train_seconds"]} | r
+        for r in time_detector(
+            det,
+            device=device,
+            batch_sizes=cfg.timing_batches,
+            image_size=_native_size(dataset),
+            seed=cfg.seed,
+        )
+    ]
     atomic_write_json(path, {"params_key": info["params_key"], "rows": rows})
     return rows
 
 
-def _metric_rows(writer: RowWriter, base: dict, samples: list[Sample], scores: np.ndarray,
-                 threshold: float, by_family: bool) -> None:
+def _metric_rows(
+    writer: RowWriter,
+    base: dict,
+    samples: list[Sample],
+    scores: np.ndarray,
+    threshold: float,
+    by_family: bool,
+) -> None:
     y = np.array([s.label for s in samples])
     subsets: dict[str, np.ndarray] = {"all": np.ones(len(samples), bool)}
     if by_family:
@@ -252,23 +317,32 @@ def _metric_rows(writer: RowWriter, base: dict, samples: list[Sample], scores: n
             subsets[f] = (y == 0) | (fam == f)  # all reals vs this family's fakes
     for subset, mask in subsets.items():
         for metric, value in metrics.all_metrics(y[mask], scores[mask], threshold).items():
-            writer.add(**base, subset=subset, metric=metric, value=value, n=int(mask.sum()))
+            writer.add(
+                **(
+                    base
+                    | {"subset": subset, "metric": metric, "value": value, "n": int(mask.sum())}
+                )
+            )
 
 
-def _failed(name: str, exc: BaseException, writer: RowWriter, base: dict, stage: str) -> DetectorOutcome:
+def _failed(
+    name: str, exc: BaseException, writer: RowWriter, base: dict, stage: str
+) -> DetectorOutcome:
     from benchmark.protocol import NotApplicableError
 
     if isinstance(exc, NotApplicableError):
-        writer.add(**base, metric="not_applicable", error=f"not applicable: {exc}")
+        writer.add(**(base | {"metric": "not_applicable", "error": f"not applicable: {exc}"}))
         log.info("%s: not applicable (%s)", name, exc)
         return DetectorOutcome(name, True, error=f"not applicable: {exc}")
     msg = f"{stage}: {type(exc).__name__}: {exc}"
     log.error("%s failed during %s\n%s", name, stage, traceback.format_exc())
-    writer.add(**base, metric="error", error=msg)
+    writer.add(**(base | {"metric": "error", "error": msg}))
     return DetectorOutcome(name, False, error=msg)
 
 
-def run(cfg: RunConfig, dataset: Dataset, progress: Progress = log.info) -> tuple[Path, list[DetectorOutcome]]:
+def run(
+    cfg: RunConfig, dataset: Dataset, progress: Progress = log.info
+) -> tuple[Path, list[DetectorOutcome]]:
     """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes."""
     from benchmark.conditions import build_conditions
 
@@ -276,20 +350,36 @@ def run(cfg: RunConfig, dataset: Dataset, progress: Progress = log.info) -> tupl
     run_id = make_run_id()
     run_dir = wdir / "runs" / run_id
     device = cfg.device
-    writer = RowWriter(run_dir / "rows.csv", {
-        "run_id": run_id, "device": device, "seed": cfg.seed, "git_sha": git_sha(),
-        "versions": package_versions(),
-    })
-    atomic_write_json(run_dir / "config.json", {
-        "config": cfg.__dict__, "dataset": {"name": dataset.name, "fingerprint": dataset.fingerprint,
-                                            "summary": dataset.summary()}})
-    conditions = build_conditions(list(cfg.corruptions), list(cfg.severities), list(cfg.resolutions),
-                                  resolution_agnostic=True)
+    writer = RowWriter(
+        run_dir / "rows.csv",
+        {
+            "run_id": run_id,
+            "device": device,
+            "seed": cfg.seed,
+            "git_sha": git_sha(),
+            "versions": package_versions(),
+        },
+    )
+    atomic_write_json(
+        run_dir / "config.json",
+        {
+            "config": cfg.__dict__,
+            "dataset": {
+                "name": dataset.name,
+                "fingerprint": dataset.fingerprint,
+                "summary": dataset.summary(),
+            },
+        },
+    )
+    conditions = build_conditions(
+        list(cfg.corruptions), list(cfg.severities), list(cfg.resolutions), resolution_agnostic=True
+    )
     outcomes: list[DetectorOutcome] = []
     timing_rows: list[dict] = []
     for name in cfg.detectors:
-        outcomes.append(evaluate_detector(name, dataset, cfg, writer, wdir, conditions, timing_rows,
-                                          progress))
+        outcomes.append(
+            evaluate_detector(name, dataset, cfg, writer, wdir, conditions, timing_rows, progress)
+        )
         writer.flush()  # after every detector: nothing computed is lost if the next one crashes
     atomic_write_json(run_dir / "timing.json", timing_rows)
     writer.flush()

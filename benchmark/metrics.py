@@ -37,8 +37,11 @@ def _validate(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarra
 
 def _both_classes(y: np.ndarray, what: str) -> bool:
     if len(np.unique(y)) < 2:
-        warnings.warn(f"{what} is undefined with one class present; reporting NaN",
-                      UndefinedMetricWarning, stacklevel=3)
+        warnings.warn(
+            f"{what} is undefined with one class present; reporting NaN",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )
         return False
     return True
 
@@ -99,7 +102,9 @@ def tune_threshold(y_true: Sequence[int], scores: Sequence[float], rule: str = "
     return float(thr[int(np.argmax(f1))])
 
 
-def threshold_metrics(y_true: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float]:
+def threshold_metrics(
+    y_true: Sequence[int], scores: Sequence[float], threshold: float
+) -> dict[str, float]:
     """Accuracy, balanced accuracy, precision, recall, F1 and confusion counts at a threshold."""
     from sklearn.metrics import (
         accuracy_score,
@@ -122,11 +127,16 @@ def threshold_metrics(y_true: Sequence[int], scores: Sequence[float], threshold:
         "precision": float(precision_score(y, pred, zero_division=np.nan)),
         "recall": float(recall_score(y, pred, zero_division=np.nan)),
         "f1": float(f1_score(y, pred, zero_division=np.nan)),
-        "tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp),
+        "tn": int(tn),
+        "fp": int(fp),
+        "fn": int(fn),
+        "tp": int(tp),
     }
 
 
-def all_metrics(y_true: Sequence[int], scores: Sequence[float], tuned_threshold: float | None = None) -> dict[str, float]:
+def all_metrics(
+    y_true: Sequence[int], scores: Sequence[float], tuned_threshold: float | None = None
+) -> dict[str, float]:
     """Ranking metrics plus threshold metrics at 0.5 and (if given) at the tuned threshold.
 
     Keys at 0.5 are plain (``accuracy``); at the tuned threshold they end in ``_tuned``.

@@ -110,7 +110,9 @@ class BaseDetector:
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}")
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}"
+                )
             setattr(self, key, value)
         return self
 
@@ -132,7 +134,9 @@ class BaseDetector:
             raise ValueError(f"{self.meta.name}: empty training set")
         labels = {s.label for s in train}
         if not labels <= {LABEL_REAL, LABEL_FAKE} or len(labels) < 2:
-            raise ValueError(f"{self.meta.name}: training set needs both labels 0 and 1, got {labels}")
+            raise ValueError(
+                f"{self.meta.name}: training set needs both labels 0 and 1, got {labels}"
+            )
         self._fit(train, as_samples(val) if val is not None else None)
         self.fitted_ = True
         return self
@@ -145,7 +149,9 @@ class BaseDetector:
             return np.zeros((0, 2))
         fake = np.asarray(self._predict_fake(samples), dtype=np.float64).reshape(-1)
         if fake.shape[0] != len(samples):
-            raise RuntimeError(f"{self.meta.name}: got {fake.shape[0]} scores for {len(samples)} images")
+            raise RuntimeError(
+                f"{self.meta.name}: got {fake.shape[0]} scores for {len(samples)} images"
+            )
         fake = np.clip(np.nan_to_num(fake, nan=0.5), 0.0, 1.0)
         return np.stack([1.0 - fake, fake], axis=1)
 

@@ -112,7 +112,9 @@ def register_detector(
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         entry_name = name or fn.__name__
-        meta = DetectorMeta(entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files)
+        meta = DetectorMeta(
+            entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files
+        )
         doc = (fn.__doc__ or "").strip().splitlines()
         DETECTORS.add(Entry(entry_name, fn, meta, fn.__module__, doc[0] if doc else ""))
         return fn
@@ -183,6 +185,18 @@ def create_detector(name: str, **overrides: Any) -> Any:
         raise TypeError(f"{name}: bad parameter override {sorted(overrides)}: {exc}") from exc
     det.meta = entry.meta
     return det
+
+
+def pin_params(kw: dict[str, Any], **pinned: Any) -> dict[str, Any]:
+    """``kw`` plus a variant factory's pinned parameters.
+
+    Repeating a pinned value (as ``load_detector`` does with saved params) is fine; a different
+    value is an error, since the variant's name promises it.
+    """
+    for key, value in pinned.items():
+        if kw.get(key, value) != value:
+            raise TypeError(f"this variant fixes {key}={value!r}; got {key}={kw[key]!r}")
+    return kw | pinned
 
 
 def list_datasets(pattern: str | None = None) -> list[str]:

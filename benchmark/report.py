@@ -17,8 +17,19 @@ from benchmark.results import atomic_write_csv, atomic_write_text
 
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
-LEADER_METRICS = ("roc_auc", "average_precision", "eer", "accuracy", "balanced_accuracy",
-                  "precision", "recall", "f1", "accuracy_tuned", "f1_tuned", "threshold_tuned")
+LEADER_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "eer",
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "accuracy_tuned",
+    "f1_tuned",
+    "threshold_tuned",
+)
 
 
 def _values(rows: pd.DataFrame) -> pd.DataFrame:
@@ -33,22 +44,38 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
     clean = vals[(vals["condition"] == "clean") & (vals["split"] == "test")]
     keys = ["detector", "dataset"]
     out = rows[keys + ["train_aug", "pretrained"]].drop_duplicates(keys).set_index(keys)
-    overall = clean[clean["subset"] == "all"].pivot_table(index=keys, columns="metric", values="value")
+    overall = clean[clean["subset"] == "all"].pivot_table(
+        index=keys, columns="metric", values="value"
+    )
     out = out.join(overall[[m for m in LEADER_METRICS if m in overall.columns]])
-    fam = clean[(clean["subset"] != "all") & (clean["subset"] != "retrieval") & (clean["metric"] == "roc_auc")]
+    fam = clean[
+        (clean["subset"] != "all")
+        & (clean["subset"] != "retrieval")
+        & (clean["metric"] == "roc_auc")
+    ]
     if not fam.empty:
-        out = out.join(fam.pivot_table(index=keys, columns="subset", values="value").add_prefix("auc_"))
+        out = out.join(
+            fam.pivot_table(index=keys, columns="subset", values="value").add_prefix("auc_")
+        )
     val = vals[(vals["split"] == "val") & (vals["metric"] == "roc_auc")].set_index(keys)["value"]
     out["val_roc_auc"] = val
     for metric in ("n_parameters", "train_seconds"):
         out[metric] = vals[vals["metric"] == metric].set_index(keys)["value"]
     if not timing.empty and "throughput_img_s" in timing.columns:
-        t = timing[timing["batch"] == timing["batch"].max()].groupby("detector")["throughput_img_s"].max()
-        out["infer_ms_per_image"] = (1000.0 / t).reindex(out.index.get_level_values("detector")).values
+        t = (
+            timing[timing["batch"] == timing["batch"].max()]
+            .groupby("detector")["throughput_img_s"]
+            .max()
+        )
+        out["infer_ms_per_image"] = (
+            (1000.0 / t).reindex(out.index.get_level_values("detector")).values
+        )
         b1 = timing[timing["batch"] == 1].groupby("detector")["latency_ms_p90"].max()
         out["latency_ms_p90_b1"] = b1.reindex(out.index.get_level_values("detector")).values
     errors = rows[rows["error"].fillna("") != ""]
-    fit_err = errors[errors["metric"].isin(["error", "not_applicable"]) & (errors["condition"] == "")]
+    fit_err = errors[
+        errors["metric"].isin(["error", "not_applicable"]) & (errors["condition"] == "")
+    ]
     out["status"] = "ok"
     out["error"] = ""
     for _, r in fit_err.iterrows():
@@ -62,14 +89,15 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
 def _mark_shortcut(board: pd.DataFrame) -> pd.DataFrame:
     """Mark detectors that do not beat the metadata baseline by ``SHORTCUT_MARGIN`` AUC."""
     board["beats_metadata_baseline"] = ""
-    for dataset, group in board.groupby("dataset"):
+    for _, group in board.groupby("dataset"):
         base = group[group["detector"] == "metadata_baseline"]["roc_auc"].dropna()
         if base.empty:
             continue
         limit = float(base.iloc[0]) + SHORTCUT_MARGIN
         idx = group.index[group["detector"] != "metadata_baseline"]
         board.loc[idx, "beats_metadata_baseline"] = np.where(
-            board.loc[idx, "roc_auc"] >= limit, "yes", "NO")
+            board.loc[idx, "roc_auc"] >= limit, "yes", "NO"
+        )
     return board
 
 
@@ -79,10 +107,12 @@ def shortcut_warnings(board: pd.DataFrame) -> list[str]:
         if pd.notna(r.get("roc_auc")) and r["roc_auc"] > SHORTCUT_AUC:
             msgs.append(
                 f"WARNING: on dataset {r['dataset']!r} a classifier that never looks at pixels "
-                f"(file format, JPEG tables, bytes/pixel, size) reaches ROC-AUC {r['roc_auc']:.3f}: "
+                "(file format, JPEG tables, bytes/pixel, size) reaches ROC-AUC "
+                f"{r['roc_auc']:.3f}: "
                 "real and fake files were stored differently, so detector scores there may measure "
                 "that storage confound, not manipulation. Rows not beating it by "
-                f"{SHORTCUT_MARGIN} AUC are marked beats_metadata_baseline=NO.")
+                f"{SHORTCUT_MARGIN} AUC are marked beats_metadata_baseline=NO."
+            )
     return msgs
 
 
@@ -90,14 +120,30 @@ def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Long table of one condition kind with the clean value and the difference to it."""
     vals = _values(rows)
     vals = vals[(vals["split"] == "test") & (vals["subset"].isin(["all"]))]
-    part = vals[vals["condition"].str.startswith("res") if kind == "resolution"
-                else (vals["corruption"].fillna("") != "")]
+    part = vals[
+        vals["condition"].str.startswith("res")
+        if kind == "resolution"
+        else (vals["corruption"].fillna("") != "")
+    ]
     clean = vals[vals["condition"] == "clean"].set_index(["detector", "dataset", "metric"])["value"]
-    cols = ["detector", "dataset", "train_aug", "condition", "corruption", "severity", "resolution",
-            "mode", "metric", "value", "n"]
+    cols = [
+        "detector",
+        "dataset",
+        "train_aug",
+        "condition",
+        "corruption",
+        "severity",
+        "resolution",
+        "mode",
+        "metric",
+        "value",
+        "n",
+    ]
     part = part[cols].copy()
-    part["clean_value"] = [clean.get((d, ds, m), np.nan) for d, ds, m in
-                           zip(part["detector"], part["dataset"], part["metric"])]
+    part["clean_value"] = [
+        clean.get((d, ds, m), np.nan)
+        for d, ds, m in zip(part["detector"], part["dataset"], part["metric"], strict=True)
+    ]
     part["diff_from_clean"] = part["value"] - part["clean_value"]
     return part
 
@@ -124,19 +170,28 @@ def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
             ref_rel = ((1 - rc["value"]) - (1 - rc["clean_value"].iloc[0])).sum()
             rces.append(rel / ref_rel if ref_rel > 0 else np.nan)
         mean_auc = g["value"].mean()
-        rows.append({
-            "detector": det, "dataset": ds, "clean_roc_auc": clean_auc, "mean_roc_auc": mean_auc,
-            "mean_accuracy": acc[(acc["detector"] == det) & (acc["dataset"] == ds)]["value"].mean(),
-            "relative_auc_drop": (clean_auc - mean_auc) / clean_auc if clean_auc else np.nan,
-            "mCE": np.nanmean(ces) if ces else np.nan,
-            "relative_mCE": np.nanmean(rces) if rces else np.nan,
-            "reference": reference, "n_conditions": len(g),
-        })
+        rows.append(
+            {
+                "detector": det,
+                "dataset": ds,
+                "clean_roc_auc": clean_auc,
+                "mean_roc_auc": mean_auc,
+                "mean_accuracy": acc[(acc["detector"] == det) & (acc["dataset"] == ds)][
+                    "value"
+                ].mean(),
+                "relative_auc_drop": (clean_auc - mean_auc) / clean_auc if clean_auc else np.nan,
+                "mCE": np.nanmean(ces) if ces else np.nan,
+                "relative_mCE": np.nanmean(rces) if rces else np.nan,
+                "reference": reference,
+                "n_conditions": len(g),
+            }
+        )
     return pd.DataFrame(rows).sort_values("mean_roc_auc", ascending=False)
 
 
-def write_tables(rows: pd.DataFrame, timing: pd.DataFrame, results_dir: Path, reference: str,
-                 title: str = "") -> dict[str, Path]:
+def write_tables(
+    rows: pd.DataFrame, timing: pd.DataFrame, results_dir: Path, reference: str, title: str = ""
+) -> dict[str, Path]:
     """Write leaderboard.{csv,md}, robustness.csv, resolution.csv, timing.csv atomically."""
     results_dir = Path(results_dir)
     board = leaderboard(rows, timing)
@@ -151,7 +206,8 @@ def write_tables(rows: pd.DataFrame, timing: pd.DataFrame, results_dir: Path, re
         "timing": atomic_write_csv(results_dir / "timing.csv", timing),
     }
     paths["markdown"] = atomic_write_text(
-        results_dir / "leaderboard.md", markdown(board, robust, resol, summary, timing, title))
+        results_dir / "leaderboard.md", markdown(board, robust, resol, summary, timing, title)
+    )
     return paths
 
 
@@ -168,28 +224,76 @@ def _md(frame: pd.DataFrame) -> str:
     return "\n".join([header, sep, *body]) + "\n"
 
 
-def markdown(board: pd.DataFrame, robust: pd.DataFrame, resol: pd.DataFrame,
-             summary: pd.DataFrame, timing: pd.DataFrame, title: str) -> str:
-    cols = [c for c in ["detector", "dataset", "status", "roc_auc", "average_precision", "eer",
-                        "accuracy", "accuracy_tuned", "f1_tuned", "n_parameters", "train_seconds",
-                        "infer_ms_per_image", "pretrained", "beats_metadata_baseline"] if c in board]
+def markdown(
+    board: pd.DataFrame,
+    robust: pd.DataFrame,
+    resol: pd.DataFrame,
+    summary: pd.DataFrame,
+    timing: pd.DataFrame,
+    title: str,
+) -> str:
+    cols = [
+        c
+        for c in [
+            "detector",
+            "dataset",
+            "status",
+            "roc_auc",
+            "average_precision",
+            "eer",
+            "accuracy",
+            "accuracy_tuned",
+            "f1_tuned",
+            "n_parameters",
+            "train_seconds",
+            "infer_ms_per_image",
+            "pretrained",
+            "beats_metadata_baseline",
+        ]
+        if c in board
+    ]
     fam_cols = ["detector"] + [c for c in board.columns if c.startswith("auc_")]
-    parts = [f"# fakebench leaderboard{': ' + title if title else ''}\n",
-             "Test split, scored once; threshold-tuned columns use a threshold chosen on validation.\n",
-             "## Overall\n", _md(board[cols]),
-             "## ROC-AUC per manipulation family (all reals vs that family's fakes)\n",
-             _md(board[fam_cols])]
-    for name, table, col in (("Robustness: ROC-AUC, detector × corruption (mean over severities)",
-                              robust, "corruption"),
-                             ("Resolution: ROC-AUC, detector × resolution-mode", resol, "condition")):
+    parts = [
+        f"# fakebench leaderboard{': ' + title if title else ''}\n",
+        "Test split, scored once; threshold-tuned columns use a threshold chosen on validation.\n",
+        "## Overall\n",
+        _md(board[cols]),
+        "## ROC-AUC per manipulation family (all reals vs that family's fakes)\n",
+        _md(board[fam_cols]),
+    ]
+    for name, table, col in (
+        ("Robustness: ROC-AUC, detector × corruption (mean over severities)", robust, "corruption"),
+        ("Resolution: ROC-AUC, detector × resolution-mode", resol, "condition"),
+    ):
         auc = table[table["metric"] == "roc_auc"]
         parts.append(f"## {name}\n")
-        parts.append(_md(auc.pivot_table(index="detector", columns=col, values="value").reset_index()
-                         if not auc.empty else pd.DataFrame()))
-    parts += ["## Robustness summary (error = 1 − AUC; mCE relative to the reference)\n", _md(summary)]
+        parts.append(
+            _md(
+                auc.pivot_table(index="detector", columns=col, values="value").reset_index()
+                if not auc.empty
+                else pd.DataFrame()
+            )
+        )
+    parts += [
+        "## Robustness summary (error = 1 − AUC; mCE relative to the reference)\n",
+        _md(summary),
+    ]
     if not timing.empty:
-        tcols = [c for c in ["detector", "what", "device", "batch", "latency_ms_p50", "latency_ms_p90",
-                             "latency_ms_p99", "throughput_img_s", "gflops"] if c in timing]
+        tcols = [
+            c
+            for c in [
+                "detector",
+                "what",
+                "device",
+                "batch",
+                "latency_ms_p50",
+                "latency_ms_p90",
+                "latency_ms_p99",
+                "throughput_img_s",
+                "gflops_per_image",
+            ]
+            if c in timing
+        ]
         parts += ["## Timing\n", _md(timing[tcols])]
     errs = board[board["status"] != "ok"][["detector", "status", "error"]]
     if not errs.empty:
@@ -198,8 +302,12 @@ def markdown(board: pd.DataFrame, robust: pd.DataFrame, resol: pd.DataFrame,
 
 
 def load_rows(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"error": str, "subset": str, "condition": str}, keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(
+        path,
+        dtype={"error": str, "subset": str, "condition": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
 
 
 def frame_from(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -20,9 +20,28 @@ from pathlib import Path
 from typing import Any
 
 ROW_FIELDS = (
-    "run_id", "detector", "dataset", "split", "condition", "corruption", "severity",
-    "resolution", "mode", "subset", "metric", "value", "n", "train_aug", "pretrained",
-    "params", "device", "seed", "git_sha", "versions", "timestamp", "error",
+    "run_id",
+    "detector",
+    "dataset",
+    "split",
+    "condition",
+    "corruption",
+    "severity",
+    "resolution",
+    "mode",
+    "subset",
+    "metric",
+    "value",
+    "n",
+    "train_aug",
+    "pretrained",
+    "params",
+    "device",
+    "seed",
+    "git_sha",
+    "versions",
+    "timestamp",
+    "error",
 )
 
 
@@ -54,7 +73,10 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
 def git_sha() -> str:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() if out.returncode == 0 else "unknown"
@@ -68,8 +90,16 @@ def package_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = [f"python={platform.python_version()}"]
-    for dist in ("fakebench", "torch", "torchvision", "timm", "scikit-learn", "numpy",
-                 "opencv-contrib-python", "scipy"):
+    for dist in (
+        "fakebench",
+        "torch",
+        "torchvision",
+        "timm",
+        "scikit-learn",
+        "numpy",
+        "opencv-contrib-python",
+        "scipy",
+    ):
         try:
             parts.append(f"{dist}={version(dist)}")
         except PackageNotFoundError:

@@ -1,10 +1,10 @@
-"""Shared fixtures: an isolated cache, offline hubs, a tiny on-disk dataset, a ci hypothesis profile."""
+"""Shared fixtures: isolated cache, offline hubs, a tiny on-disk dataset, hypothesis profiles."""
 
 from __future__ import annotations
 
 import os
 
-# Before anything imports huggingface_hub/torch: a missing hub file costs ~50 s of retries otherwise.
+# Before huggingface_hub/torch are imported: a missing hub file costs ~50 s of retries.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("FAKEBENCH_NO_PROGRESS", "1")
 
@@ -20,7 +20,9 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every test gets caches under tmp, never ~/.cache or the repo; torch uses few threads."""
     root = tmp_path_factory.getbasetemp() / "fakebench-cache"
     monkeypatch.setenv("FAKEBENCH_CACHE", str(root))

@@ -11,8 +11,18 @@ from benchmark.cli import main
 @pytest.mark.slow
 def test_run_quick_end_to_end(tmp_path, capsys, tiny_dataset):
     out, results = tmp_path / "runs", tmp_path / "results"
-    argv = ["run", "-d", "fft_spectrum,scratch_cnn", "--quick", "--out", str(out),
-            "--results", str(results), "--timing-batches", "1,4"]
+    argv = [
+        "run",
+        "-d",
+        "fft_spectrum,scratch_cnn",
+        "--quick",
+        "--out",
+        str(out),
+        "--results",
+        str(results),
+        "--timing-batches",
+        "1,4",
+    ]
     assert main(argv) == 0
     board = pd.read_csv(results / "leaderboard.csv")
     assert set(board["detector"]) == {"fft_spectrum", "scratch_cnn"}
@@ -49,8 +59,9 @@ def test_failing_detector_becomes_a_row(tmp_path, monkeypatch, tiny_dataset):
         def _fit(self, train, val):
             raise RuntimeError("kaboom")
 
-    registry.register_detector(family="baseline", paper="t", input_size=None, normalisation="none",
-                               name="zz_boom")(lambda **kw: Boom(**kw))
+    registry.register_detector(
+        family="baseline", paper="t", input_size=None, normalisation="none", name="zz_boom"
+    )(lambda **kw: Boom(**kw))
     try:
         cfg = harness.RunConfig(detectors=("zz_boom", "fft_spectrum"), out=tmp_path, timing=False)
         run_dir, outcomes = harness.run(cfg, tiny_dataset)
@@ -64,7 +75,9 @@ def test_failing_detector_becomes_a_row(tmp_path, monkeypatch, tiny_dataset):
 
 def test_bad_dataset_path_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "real").mkdir()
-    assert main(["run", "-d", "fft_spectrum", "--dataset", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert (
+        main(["run", "-d", "fft_spectrum", "--dataset", str(tmp_path), "--out", str(tmp_path)]) == 2
+    )
     assert "fake" in capsys.readouterr().err
 
 

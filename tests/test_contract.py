@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from benchmark import harness
-from benchmark.protocol import FAMILIES, DetectorMeta, NotApplicableError, NotFittedError, load_detector
+from benchmark.protocol import (
+    FAMILIES,
+    DetectorMeta,
+    NotApplicableError,
+    NotFittedError,
+    load_detector,
+)
 from benchmark.registry import DETECTORS, list_detectors
 
 TINY = harness.RunConfig(detectors=(), quick=True, allow_random_init=True, device="cpu")

@@ -14,7 +14,9 @@ from benchmark.data import DataError, as_samples, load_dataset, load_folder, rea
 def _write(folder, n, size=16, fmt="png"):
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        Image.fromarray(np.full((size, size, 3), i * 10 % 255, np.uint8)).save(folder / f"{i}.{fmt}")
+        Image.fromarray(np.full((size, size, 3), i * 10 % 255, np.uint8)).save(
+            folder / f"{i}.{fmt}"
+        )
 
 
 def test_flat_layout_is_split_stratified_and_seeded(tmp_path):

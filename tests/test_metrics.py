@@ -31,8 +31,12 @@ def test_auc_invariant_under_monotone_transform(ys, kind):
     y, s = ys
     assume(_both(y))
     s = np.asarray(s)
-    f = {"exp": np.exp, "cube": lambda v: v**3, "affine": lambda v: 3 * v - 7,
-         "logit": lambda v: np.log((v + 1e-3) / (1 + 1e-3 - v))}[kind]
+    f = {
+        "exp": np.exp,
+        "cube": lambda v: v**3,
+        "affine": lambda v: 3 * v - 7,
+        "logit": lambda v: np.log((v + 1e-3) / (1 + 1e-3 - v)),
+    }[kind]
     assert metrics.roc_auc(y, f(s)) == pytest.approx(metrics.roc_auc(y, s), abs=1e-9)
 
 

@@ -28,8 +28,9 @@ class _Const(BaseDetector):
 
 @pytest.fixture
 def temp_detector():
-    @registry.register_detector(family="baseline", paper="test", input_size=None, normalisation="none",
-                                name="zz_const_test")
+    @registry.register_detector(
+        family="baseline", paper="test", input_size=None, normalisation="none", name="zz_const_test"
+    )
     def factory(**kw):
         return _Const(**kw)
 
@@ -56,8 +57,9 @@ def test_create_with_overrides(temp_detector):
 
 def test_duplicate_name_is_an_error(temp_detector):
     with pytest.raises(registry.RegistryError, match="registered twice"):
-        registry.register_detector(family="baseline", paper="x", input_size=None, normalisation="none",
-                                   name=temp_detector)(lambda **kw: _Const(**kw))
+        registry.register_detector(
+            family="baseline", paper="x", input_size=None, normalisation="none", name=temp_detector
+        )(lambda **kw: _Const(**kw))
 
 
 def test_unknown_name_suggests():
@@ -69,7 +71,8 @@ def test_unknown_name_suggests():
 
 def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
     pkg = tmp_path / "fb_plugin_ok.py"
-    pkg.write_text(textwrap.dedent("""
+    pkg.write_text(
+        textwrap.dedent("""
         from benchmark.registry import register_detector
         from benchmark.protocol import BaseDetector
 
@@ -84,11 +87,16 @@ def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
         @register_detector(family="baseline", paper="plugin", input_size=None, normalisation="none")
         def third_party_half(**kw):
             return Half(**kw)
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    eps = [EntryPoint("ok", "fb_plugin_ok", registry.ENTRY_POINT_GROUP),
-           EntryPoint("broken", "fb_plugin_missing_module", registry.ENTRY_POINT_GROUP)]
-    monkeypatch.setattr(registry, "entry_points", lambda group: eps if group == registry.ENTRY_POINT_GROUP else [])
+    eps = [
+        EntryPoint("ok", "fb_plugin_ok", registry.ENTRY_POINT_GROUP),
+        EntryPoint("broken", "fb_plugin_missing_module", registry.ENTRY_POINT_GROUP),
+    ]
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: eps if group == registry.ENTRY_POINT_GROUP else []
+    )
     monkeypatch.setattr(registry, "_loaded", False)
     monkeypatch.setattr(registry, "_plugin_errors", {})
     saved = dict(registry.DETECTORS._entries)
@@ -110,11 +118,15 @@ def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
 
 
 def test_list_is_fast_and_lazy(repo_root):
-    code = ("import sys, time; t=time.perf_counter(); from benchmark.cli import main; main(['list']);"
-            "heavy=[m for m in ('torch','cv2','sklearn','timm') if m in sys.modules];"
-            "print('HEAVY', heavy, time.perf_counter()-t, file=sys.stderr)")
+    code = (
+        "import sys, time; t=time.perf_counter(); from benchmark.cli import main; main(['list']);"
+        "heavy=[m for m in ('torch','cv2','sklearn','timm') if m in sys.modules];"
+        "print('HEAVY', heavy, time.perf_counter()-t, file=sys.stderr)"
+    )
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root
+    )
     assert out.returncode == 0, out.stderr
     assert "fft_spectrum" in out.stdout and "default" in out.stdout
     assert "HEAVY []" in out.stderr, out.stderr  # heavy imports stay inside factories / fit

@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmark.data import Sample
 from benchmark.protocol import BaseDetector
-from benchmark.registry import register_detector
+from benchmark.registry import pin_params, register_detector
 
 EPS = 1e-8
 
@@ -34,7 +34,9 @@ def _radii(h: int, w: int) -> tuple[np.ndarray, int]:
     return r.ravel(), n_bins
 
 
-def azimuthal_spectra(images: list[np.ndarray], n_points: int = 64, workers: int = -1) -> np.ndarray:
+def azimuthal_spectra(
+    images: list[np.ndarray], n_points: int = 64, workers: int = -1
+) -> np.ndarray:
     """1-D azimuthally averaged log-magnitude spectra, one row of ``n_points`` per image.
 
     Images of equal size are transformed in one batched FFT; each spectrum is then
@@ -67,7 +69,9 @@ def _gray(img: np.ndarray) -> np.ndarray:
 class FFTSpectrum(BaseDetector):
     """Azimuthal FFT spectrum + standardisation + logistic regression (or linear SVM)."""
 
-    def __init__(self, n_points: int = 64, classifier: str = "logreg", C: float = 1.0, seed: int = 0):
+    def __init__(
+        self, n_points: int = 64, classifier: str = "logreg", C: float = 1.0, seed: int = 0
+    ):
         self.n_points = n_points
         self.classifier = classifier
         self.C = C
@@ -88,7 +92,10 @@ class FFTSpectrum(BaseDetector):
         elif self.classifier == "linear_svm":
             clf = CalibratedClassifierCV(LinearSVC(C=self.C, random_state=self.seed), cv=3)
         else:
-            raise ValueError(f"fft_spectrum: classifier must be 'logreg' or 'linear_svm', got {self.classifier!r}")
+            raise ValueError(
+                "fft_spectrum: classifier must be 'logreg' or 'linear_svm', "
+                f"got {self.classifier!r}"
+            )
         x = self._features(train)
         y = np.array([s.label for s in train])
         self.model_ = make_pipeline(StandardScaler(), clf).fit(x, y)
@@ -123,4 +130,4 @@ def fft_spectrum(**kw):
 )
 def fft_spectrum_svm(**kw):
     """Azimuthal FFT spectrum + calibrated linear SVM."""
-    return FFTSpectrum(classifier="linear_svm", **kw)
+    return FFTSpectrum(**pin_params(kw, classifier="linear_svm"))

@@ -1,0 +1,541 @@
+"""Image corruptions as pure functions ``(image, severity, rng) -> image``.
+
+Every corruption takes an RGB uint8 ``(H, W, 3)`` array of any size, a severity 1-5 (0 is the
+identity) and a ``numpy.random.Generator``, and returns a new array of the same shape and dtype;
+the same generator state gives the same output. The parameter of each severity lives in one
+table, ``TABLES``, next to its source:
+
+* ImageNet-C (Hendrycks & Dietterich 2019, "Benchmarking neural network robustness to common
+  corruptions and perturbations"; the tables of ``imagecorruptions``, Michaelis et al. 2019)
+  wherever it defines the corruption: noise, blur, JPEG, pixelate, brightness, contrast, fog,
+  snow, elastic transform.
+* DeeperForensics-1.0 (Jiang et al. 2020, ``perturbation/distortions.py``) for the rest: colour
+  saturation, block-wise distortion, YCbCr colour noise, plus its own variants of contrast,
+  Gaussian blur and "JPEG" (which is really down/up-scaling by 2-6x) under a ``df_`` prefix.
+* Rain has no standard table; ours builds streaks like ImageNet-C builds snow (a motion-blurred
+  sparse noise layer), with the dimming and whitish streaks of Albumentations' ``RandomRain``.
+
+``family`` groups them as OpenForensics' Test-Challenge set does (Le et al. 2021): colour
+changes, corruptions, distortions, external effects.
+
+Size rule: ImageNet-C's spatial parameters (blur radii) were set for 224 px images and
+DeeperForensics' block and kernel sizes for 256 px, so they are scaled by ``min(H, W) /
+ref_side``; the snow and rain layers are drawn at 224 px and resized to the image. A corruption
+thus does the same relative damage at 32 px as at 1024 px and reproduces the published tables
+at the reference size. Fog (a fractal over the whole image) and pixelate are size-free already.
+
+ImageNet-C's Wand and scikit-image primitives are replaced by OpenCV and scipy.ndimage ones (the
+PyPI ``imagecorruptions`` 1.1.2 fails on current scikit-image); frost, spatter, glass and zoom
+blur are left out (they need image assets or per-pixel Python loops). OpenCV is imported inside
+the functions so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+VERSION = 1  # bump when any recipe or table changes: rendered test sets are cached by it
+
+IMAGENET_C = "ImageNet-C, Hendrycks & Dietterich 2019 (make_imagenet_c.py = imagecorruptions)"
+IMAGECORRUPTIONS = "imagecorruptions, Michaelis et al. 2019 (size-relative ImageNet-C variant)"
+DEEPERFORENSICS = "DeeperForensics-1.0, Jiang et al. 2020 (perturbation/distortions.py)"
+FAKEBENCH = "fakebench: ImageNet-C snow recipe with Albumentations RandomRain-like streaks"
+
+FAMILIES = ("colour", "corruption", "distortion", "external")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Parameters of one corruption at severities 1..5 and where they come from."""
+
+    family: str
+    levels: tuple[Any, ...]
+    source: str
+    ref_side: int | None = None  # spatial parameters were set for this shorter side (px)
+
+
+TABLES: dict[str, Table] = {
+    # name: Table(family, (severity 1, ..., severity 5), source, reference side)
+    "gaussian_noise": Table("corruption", (0.08, 0.12, 0.18, 0.26, 0.38), IMAGENET_C),
+    "shot_noise": Table("corruption", (60, 25, 12, 5, 3), IMAGENET_C),
+    "impulse_noise": Table("corruption", (0.03, 0.06, 0.09, 0.17, 0.27), IMAGENET_C),
+    "speckle_noise": Table("corruption", (0.15, 0.2, 0.35, 0.45, 0.6), IMAGENET_C),
+    "color_noise": Table("corruption", (0.001, 0.002, 0.005, 0.01, 0.05), DEEPERFORENSICS),
+    "gaussian_blur": Table("corruption", (1, 2, 3, 4, 6), IMAGENET_C, 224),
+    "defocus_blur": Table(
+        "corruption", ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)), IMAGENET_C, 224
+    ),
+    "motion_blur": Table(
+        "corruption", ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)), IMAGENET_C, 224
+    ),
+    "df_gaussian_blur": Table("corruption", (7, 9, 13, 17, 21), DEEPERFORENSICS, 256),
+    "jpeg": Table("corruption", (25, 18, 15, 10, 7), IMAGENET_C),
+    "pixelate": Table("corruption", (0.6, 0.5, 0.4, 0.3, 0.25), IMAGENET_C),
+    "df_pixelate": Table("corruption", (2, 3, 4, 5, 6), DEEPERFORENSICS),
+    "brightness": Table("colour", (0.1, 0.2, 0.3, 0.4, 0.5), IMAGENET_C),
+    "contrast": Table("colour", (0.4, 0.3, 0.2, 0.1, 0.05), IMAGENET_C),
+    "df_contrast": Table("colour", (0.85, 0.725, 0.6, 0.475, 0.35), DEEPERFORENSICS),
+    "saturation": Table("colour", (0.4, 0.3, 0.2, 0.1, 0.0), DEEPERFORENSICS),
+    "elastic_transform": Table(
+        "distortion", (12.5, 16.25, 21.25, 25.0, 30.0), IMAGECORRUPTIONS, 224
+    ),
+    "block_wise": Table("distortion", (16, 32, 48, 64, 80), DEEPERFORENSICS, 256),
+    # fog: (fractal strength, wibble decay); snow: (mean, std, flake zoom, threshold,
+    # streak radius, streak sigma, image weight); rain: (drop density, streak radius,
+    # streak brightness, image dimming)
+    "fog": Table("external", ((1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)), IMAGENET_C),
+    "snow": Table(
+        "external",
+        (
+            (0.1, 0.3, 3, 0.5, 10, 4, 0.8),
+            (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
+            (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
+            (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
+            (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55),
+        ),
+        IMAGENET_C,
+        224,
+    ),
+    "rain": Table(
+        "external",
+        (
+            (0.002, 6, 0.35, 0.95),
+            (0.004, 8, 0.45, 0.9),
+            (0.006, 10, 0.55, 0.85),
+            (0.009, 12, 0.65, 0.8),
+            (0.012, 14, 0.75, 0.75),
+        ),
+        FAKEBENCH,
+        224,
+    ),
+}
+
+Corruption = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
+CORRUPTIONS: dict[str, Corruption] = {}
+# One per family, cheap enough for ``run --all``: JPEG and blur first (``--quick`` keeps two).
+DEFAULT_SUBSET: tuple[str, ...] = (
+    "jpeg",
+    "gaussian_blur",
+    "gaussian_noise",
+    "contrast",
+    "saturation",
+    "fog",
+    "elastic_transform",
+)
+
+
+def _register(name: str) -> Callable[[Callable[..., Any]], Corruption]:
+    """Wrap ``impl(uint8 image, level, rng, scale)`` into a checked ``(image, severity, rng)``."""
+    table = TABLES[name]
+
+    def decorator(impl: Callable[..., Any]) -> Corruption:
+        def corruption(image: np.ndarray, severity: int, rng: np.random.Generator) -> np.ndarray:
+            image, severity = _check(image, severity, name)
+            if severity == 0:
+                return image.copy()
+            scale = min(image.shape[:2]) / table.ref_side if table.ref_side else 1.0
+            out = impl(image, table.levels[severity - 1], rng, scale)
+            if out.dtype != np.uint8:  # float results are in [0, 1]
+                out = np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+            return np.ascontiguousarray(out.reshape(image.shape))
+
+        corruption.__name__ = corruption.__qualname__ = name
+        corruption.__doc__ = (
+            f"{(impl.__doc__ or '').strip()}\n\nSeverity 1-5 parameters "
+            f"{table.levels} ({table.source})."
+        )
+        CORRUPTIONS[name] = corruption
+        return corruption
+
+    return decorator
+
+
+def _check(image: Any, severity: Any, name: str) -> tuple[np.ndarray, int]:
+    if (
+        not isinstance(image, np.ndarray)
+        or image.dtype != np.uint8
+        or image.ndim != 3
+        or image.shape[2] != 3
+        or 0 in image.shape
+    ):
+        what = (
+            f"{image.dtype} array of shape {image.shape}"
+            if isinstance(image, np.ndarray)
+            else type(image).__name__
+        )
+        raise ValueError(f"corruption {name}: expected an RGB uint8 (H, W, 3) array, got {what}")
+    if (
+        isinstance(severity, bool)
+        or not isinstance(severity, (int, np.integer))
+        or not 0 <= severity <= 5
+    ):
+        raise ValueError(f"corruption {name}: severity must be an integer 0-5, got {severity!r}")
+    return image, int(severity)
+
+
+def _f(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) / 255.0
+
+
+def _motion_kernel(radius: float, sigma: float, angle: float) -> np.ndarray:
+    """ImageMagick's one-sided motion-blur kernel as ImageNet-C re-implemented it, as a 2-D
+    kernel for ``cv2.filter2D``: Gaussian weights along a line of ``2 * radius + 1`` taps."""
+    width = 2 * max(1, round(radius)) + 1
+    w = np.exp(-(np.arange(width) ** 2) / (2 * max(sigma, 1e-3) ** 2))
+    kernel = np.zeros((2 * width - 1, 2 * width - 1), np.float32)
+    t = math.radians(angle)
+    for i, wi in enumerate(w / w.sum()):  # out(p) = sum_i w_i x(p - d_i)
+        dy, dx = -math.ceil(i * math.sin(t) - 0.5), -math.ceil(i * math.cos(t) - 0.5)
+        kernel[width - 1 - dy, width - 1 - dx] += wi
+    return kernel
+
+
+def _plasma(size: int, decay: float, rng: np.random.Generator) -> np.ndarray:
+    """ImageNet-C's diamond-square plasma fractal (after FLHerne/mapgen), drawn from ``rng``:
+    a ``size`` x ``size`` heightmap in [0, 1], ``size`` a power of two. Hand-written because
+    neither OpenCV nor scipy has fractal noise; kept as the original (its wibble is squared)."""
+    m, step, wibble = np.zeros((size, size)), size, 100.0
+    while step >= 2:
+        half = step // 2
+
+        def wibbled(total: np.ndarray, wibble: float = wibble) -> np.ndarray:
+            return total / 4 + wibble * rng.uniform(-wibble, wibble, total.shape)
+
+        corners = m[0::step, 0::step]
+        square = corners + np.roll(corners, -1, axis=0)
+        m[half::step, half::step] = wibbled(square + np.roll(square, -1, axis=1))
+        mids = m[half::step, half::step]
+        m[0::step, half::step] = wibbled(
+            mids + np.roll(mids, 1, axis=0) + corners + np.roll(corners, -1, axis=1)
+        )
+        m[half::step, 0::step] = wibbled(
+            mids + np.roll(mids, 1, axis=1) + corners + np.roll(corners, -1, axis=0)
+        )
+        step, wibble = half, wibble / decay
+    m -= m.min()
+    return (m / max(float(m.max()), 1e-12)).astype(np.float32)
+
+
+def _reference_shape(h: int, w: int, side: int = 224, cap: int = 4096) -> tuple[int, int]:
+    """(H, W) of this image scaled so its shorter side is ``side`` (longer side <= ``cap``)."""
+    f = min(side / min(h, w), cap / max(h, w))
+    return max(1, round(h * f)), max(1, round(w * f))
+
+
+def _resize_layer(layer: np.ndarray, h: int, w: int) -> np.ndarray:
+    import cv2
+
+    shrink = layer.shape[0] * layer.shape[1] > h * w
+    return cv2.resize(layer, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+@_register("gaussian_noise")
+def gaussian_noise(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Additive Gaussian noise of standard deviation ``c`` (image in [0, 1])."""
+    return _f(x) + c * rng.standard_normal(x.shape, dtype=np.float32)
+
+
+@_register("shot_noise")
+def shot_noise(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Poisson (photon) noise with ``c`` photons at full intensity."""
+    return rng.poisson(_f(x) * c).astype(np.float32) / c
+
+
+@_register("impulse_noise")
+def impulse_noise(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Salt-and-pepper noise on a fraction ``c`` of the values (scikit-image's ``s&p``)."""
+    hit, salt = rng.random((2, *x.shape), dtype=np.float32)
+    return np.where(hit < c, (salt < 0.5).astype(np.float32), _f(x))
+
+
+@_register("speckle_noise")
+def speckle_noise(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Multiplicative Gaussian noise of standard deviation ``c``."""
+    f = _f(x)
+    return f + f * c * rng.standard_normal(x.shape, dtype=np.float32)
+
+
+@_register("color_noise")
+def color_noise(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Gaussian noise of variance ``c`` on Y, Cb and Cr in studio-range [0, 1] units."""
+    import cv2
+
+    ycc = cv2.cvtColor(_f(x), cv2.COLOR_RGB2YCrCb)
+    gain = (np.sqrt(c) * np.array([255 / 219, 255 / 224, 255 / 224])).astype(np.float32)
+    return cv2.cvtColor(
+        ycc + gain * rng.standard_normal(x.shape, dtype=np.float32), cv2.COLOR_YCrCb2RGB
+    )
+
+
+@_register("gaussian_blur")
+def gaussian_blur(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Gaussian blur of standard deviation ``c`` px at 224 px."""
+    import cv2
+
+    return cv2.GaussianBlur(_f(x), (0, 0), c * s, borderType=cv2.BORDER_REPLICATE)
+
+
+@_register("defocus_blur")
+def defocus_blur(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Disk (defocus) kernel of radius ``c[0]``, smoothed by a Gaussian of sigma ``c[1]``."""
+    import cv2
+
+    r = max(c[0] * s, 0.1)  # >= 0.1 keeps the centre sample of the supersampled grid
+    R, n = math.ceil(r) + 1, 8
+    # area coverage on an 8x supersampled grid, so sub-pixel radii (small images) still blur
+    t = (np.arange((2 * R + 1) * n) + 0.5) / n - (R + 0.5)
+    inside = (t[None, :] ** 2 + t[:, None] ** 2 <= r * r).astype(np.float32)
+    disk = inside.reshape(2 * R + 1, n, 2 * R + 1, n).mean(axis=(1, 3))
+    ksize = (3, 3) if r <= 8 else (5, 5)
+    disk = cv2.GaussianBlur(disk / disk.sum(), ksize, max(c[1] * s, 1e-3))
+    return cv2.filter2D(_f(x), -1, disk / disk.sum())
+
+
+@_register("motion_blur")
+def motion_blur(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Motion blur (radius ``c[0]``, sigma ``c[1]``) at a random angle in [-45, 45] degrees."""
+    import cv2
+
+    kernel = _motion_kernel(c[0] * s, c[1] * s, rng.uniform(-45, 45))
+    return cv2.filter2D(_f(x), -1, kernel, borderType=cv2.BORDER_REPLICATE)
+
+
+@_register("df_gaussian_blur")
+def df_gaussian_blur(x: np.ndarray, c: int, rng: np.random.Generator, s: float) -> np.ndarray:
+    """DeeperForensics' Gaussian blur: kernel ``c`` px at 256 px, sigma = kernel / 6."""
+    import cv2
+
+    k = max(3, 2 * int(c * s / 2) + 1)
+    return cv2.GaussianBlur(x, (k, k), c * s / 6)
+
+
+@_register("jpeg")
+def jpeg(x: np.ndarray, c: int, rng: np.random.Generator, s: float) -> np.ndarray:
+    """JPEG round trip at quality ``c`` (libjpeg, 4:2:0 chroma subsampling)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", x[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(c)])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1]
+
+
+@_register("pixelate")
+def pixelate(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Box-downscale by factor ``c`` and box-upscale back (ImageNet-C's PIL ``BOX`` both ways;
+    OpenCV's ``INTER_AREA`` is the same area-overlap filter)."""
+    import cv2
+
+    h, w = x.shape[:2]
+    small = cv2.resize(x, (max(1, int(w * c)), max(1, int(h * c))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_AREA)
+
+
+@_register("df_pixelate")
+def df_pixelate(x: np.ndarray, c: int, rng: np.random.Generator, s: float) -> np.ndarray:
+    """DeeperForensics' "JPEG" level: bilinear downscale by ``c``, bilinear upscale."""
+    import cv2
+
+    h, w = x.shape[:2]
+    return cv2.resize(cv2.resize(x, (max(1, w // c), max(1, h // c))), (w, h))
+
+
+@_register("brightness")
+def brightness(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Add ``c`` to the HSV value channel."""
+    import cv2
+
+    hsv = cv2.cvtColor(_f(x), cv2.COLOR_RGB2HSV)
+    hsv[:, :, 2] = np.clip(hsv[:, :, 2] + c, 0, 1)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+@_register("contrast")
+def contrast(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Scale deviations from the per-channel mean by ``c``."""
+    f = _f(x)
+    mean = f.mean(axis=(0, 1), keepdims=True)
+    return (f - mean) * c + mean
+
+
+@_register("df_contrast")
+def df_contrast(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """DeeperForensics' colour contrast: multiply every value by ``c``."""
+    return _f(x) * c
+
+
+@_register("saturation")
+def saturation(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Scale the chroma (Cb, Cr) by ``c`` around neutral grey; 0 gives greyscale."""
+    import cv2
+
+    ycc = cv2.cvtColor(_f(x), cv2.COLOR_RGB2YCrCb)
+    ycc[:, :, 1:] = 0.5 + (ycc[:, :, 1:] - 0.5) * c
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+@_register("elastic_transform")
+def elastic_transform(x: np.ndarray, c: float, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Random displacement field smoothed with sigma = 1% of the size, times ``c``; also times
+    ``min(H, W) / 224`` so the warp is the same relative to the image at every size (in
+    ``imagecorruptions`` it is ~2 px everywhere: a shatter at 64 px, invisible at 1024 px)."""
+    import cv2
+    from scipy.ndimage import gaussian_filter
+
+    h, w = x.shape[:2]
+    d = rng.uniform(-0.005 * h, 0.005 * h, (2, h, w))
+    d = gaussian_filter(d, (0, 0.01 * h, 0.01 * w), mode="reflect", truncate=3) * (c * s)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(
+        _f(x),
+        xx + d[0].astype(np.float32),
+        yy + d[1].astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+
+
+@_register("block_wise")
+def block_wise(x: np.ndarray, c: int, rng: np.random.Generator, s: float) -> np.ndarray:
+    """``c`` grey (128) squares of side 8 px at 256 px, at random places."""
+    h, w = x.shape[:2]
+    b = max(1, min(round(8 * s), h, w))
+    out = x.copy()
+    for y0, x0 in rng.integers(0, [h - b + 1, w - b + 1], size=(int(c), 2)):
+        out[y0 : y0 + b, x0 : x0 + b] = 128
+    return out
+
+
+@_register("fog")
+def fog(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Add ``c[0]`` times a plasma fractal (decay ``c[1]``), then rescale to the max."""
+    h, w = x.shape[:2]
+    size = max(2, 1 << (max(h, w) - 1).bit_length())  # next power of two, as imagecorruptions
+    f = _f(x)
+    top = float(f.max())
+    f = f + c[0] * _plasma(size, c[1], rng)[:h, :w, None]
+    return f * top / (top + c[0])
+
+
+@_register("snow")
+def snow(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Zoomed, thresholded Gaussian noise streaked by motion blur, over a whitened image. The
+    flake layer is drawn at 224 px (shorter side), ImageNet-C's size, and resized to the image."""
+    import cv2
+
+    loc, std, zoom, thresh, radius, sigma, keep = c
+    h, w = x.shape[:2]
+    rh, rw = _reference_shape(h, w)
+    flakes = rng.normal(loc, std, (math.ceil(rh / zoom), math.ceil(rw / zoom)))
+    flakes = cv2.resize(flakes.astype(np.float32), (rw, rh), interpolation=cv2.INTER_LINEAR)
+    flakes = np.clip(np.where(flakes < thresh, 0, flakes), 0, 1)
+    kernel = _motion_kernel(radius, sigma, rng.uniform(-135, -45))
+    flakes = cv2.filter2D(flakes, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+    flakes = _resize_layer(flakes + np.rot90(flakes, 2), h, w)
+    f = _f(x)
+    grey = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)[:, :, None]
+    f = keep * f + (1 - keep) * np.maximum(f, grey * 1.5 + 0.5)
+    return f + flakes.reshape(h, w, 1)
+
+
+@_register("rain")
+def rain(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
+    """Sparse drops drawn into near-vertical streaks (at 224 px, then resized to the image),
+    added over a dimmed image."""
+    import cv2
+
+    density, radius, bright, dim = c
+    h, w = x.shape[:2]
+    drops = (rng.random(_reference_shape(h, w), dtype=np.float32) < density).astype(np.float32)
+    line = (_motion_kernel(radius, 1e6, rng.uniform(-100, -80)) > 0).astype(np.float32)
+    streaks = np.clip(cv2.filter2D(drops, -1, line, borderType=cv2.BORDER_CONSTANT), 0, 1)
+    return _f(x) * dim + bright * _resize_layer(streaks, h, w).reshape(h, w, 1)
+
+
+ALL: tuple[str, ...] = tuple(TABLES)
+
+
+def list_corruptions(pattern: str | None = None) -> list[str]:
+    """Corruption names matching an fnmatch ``pattern`` (all when None), in table order."""
+    return [n for n in ALL if pattern is None or fnmatch.fnmatchcase(n, pattern)]
+
+
+def get_corruption(name: str) -> Corruption:
+    """The corruption called ``name``; a ValueError suggests the nearest names otherwise."""
+    if name not in CORRUPTIONS:
+        near = difflib.get_close_matches(name, ALL, n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(ALL)}"
+        raise ValueError(f"unknown corruption {name!r}{hint}")
+    return CORRUPTIONS[name]
+
+
+def corrupt(
+    image: np.ndarray,
+    name: str,
+    severity: int,
+    seed_or_rng: int | np.random.Generator | np.random.SeedSequence | None = 0,
+) -> np.ndarray:
+    """Apply corruption ``name`` at ``severity`` (0-5) with a seed or a generator."""
+    return get_corruption(name)(image, severity, np.random.default_rng(seed_or_rng))
+
+
+def degrade_resolution(image: np.ndarray, px: int, back_to: int | None = None) -> np.ndarray:
+    """Area-downscale so the longer side is ``px`` (never upscale), then optionally resize
+    bilinearly so the longer side is ``back_to``; the aspect ratio is kept."""
+    import cv2
+
+    if px < 1 or (back_to is not None and back_to < 1):
+        raise ValueError(f"degrade_resolution: sizes must be >= 1, got px={px}, back_to={back_to}")
+
+    def fit(img: np.ndarray, side: int, interp: int) -> np.ndarray:
+        h, w = img.shape[:2]
+        f = side / max(h, w)
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        return img if size == (w, h) else cv2.resize(img, size, interpolation=interp)
+
+    out = fit(image, px, cv2.INTER_AREA) if px < max(image.shape[:2]) else image
+    return fit(out, back_to, cv2.INTER_LINEAR) if back_to is not None else out.copy()
+
+
+def cnndetection_augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Wang et al. 2020 (CNNDetection) "Blur+JPEG (0.5)" training augmentation: with p=0.5 a
+    Gaussian blur of sigma ~ U[0, 3] (scipy, per channel), then with p=0.5 a JPEG round trip at
+    quality ~ U{30..100} through OpenCV or PIL (their ``--jpg_method cv2,pil``)."""
+    import io
+
+    import cv2
+    from PIL import Image
+    from scipy.ndimage import gaussian_filter
+
+    out = np.array(image, dtype=np.uint8, copy=True)
+    if rng.random() < 0.5:
+        out = gaussian_filter(out, sigma=(rng.uniform(0.0, 3.0),) * 2 + (0,))
+    if rng.random() < 0.5:
+        quality, use_pil = int(rng.integers(30, 101)), bool(rng.random() < 0.5)
+        if use_pil:
+            buf = io.BytesIO()
+            Image.fromarray(out).save(buf, format="jpeg", quality=quality)
+            out = np.asarray(Image.open(buf).convert("RGB"))
+        else:
+            ok, enc = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+            out = cv2.imdecode(enc, cv2.IMREAD_COLOR)[:, :, ::-1]
+    return np.ascontiguousarray(out)
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """One row per corruption: name, family, severity 1-5 parameters, reference side, source."""
+    return [
+        {
+            "name": n,
+            "family": t.family,
+            **{f"s{i + 1}": v for i, v in enumerate(t.levels)},
+            "ref_side": t.ref_side,
+            "source": t.source,
+        }
+        for n, t in TABLES.items()
+    ]

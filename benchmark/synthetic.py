@@ -1,0 +1,399 @@
+"""The ``default`` dataset: offline, deterministic real-vs-fake patches from shipped photographs.
+
+Real photographs that ship inside installed packages (scikit-image's ``data`` photos and
+textures, scikit-learn's ``load_sample_images``, matplotlib's ``grace_hopper.jpg``) are cut
+into square patches; half become fakes through one of three manipulation families that imitate
+known deepfake traces:
+
+* ``gan_upsample`` — downscale, then up-sample by zero insertion and a (nearest, bilinear or
+  randomly perturbed "learned") transposed-convolution kernel, which leaves the periodic
+  spectral replicas of GAN up-sampling (Odena et al. 2016, "Deconvolution and checkerboard
+  artifacts"; Durall et al. 2020, "Watch your up-convolution"). Part of the lost detail is
+  added back so blur alone does not give it away.
+* ``splice`` — a region of another photo of the same split (or a 25×25 LFW face crop from
+  ``skimage.data.lfw_subset``) is colour-matched in Lab (Reinhard et al. 2001) and pasted with
+  Poisson blending (``cv2.seamlessClone``, Pérez et al. 2003), as face-swap pipelines do.
+* ``resample_jpeg`` — JPEG-compress, rescale and rotate (a non-aligned resampling), JPEG again:
+  the double-compression and resampling traces of re-encoded manipulated media (Popescu & Farid
+  2005).
+
+Every image, real or fake, ends with one JPEG round trip (same quality range) and is stored as
+lossless PNG, so "was it JPEG'd at all" is no shortcut; base patches get a random area
+down-scale so sharpness varies among reals too. Splits are by source photograph, 50/50 per
+split, families balanced. One seeded ``numpy.random.Generator`` drives everything (same seed,
+byte-identical PNGs); the build is cached under ``cache_dir()/datasets/default-<hash>/`` via an
+atomic rename. See ``datasets/default.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.data import SPLITS, DataError, Dataset, Sample, cache_dir
+from benchmark.registry import register_dataset
+
+log = logging.getLogger(__name__)
+
+VERSION = 1  # bump whenever the recipe changes: it is part of the cache key
+FAMILIES = ("gan_upsample", "splice", "resample_jpeg")
+SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+# Not used: ``retina`` and ``cell`` carry ~100x less spectral energy above a quarter of the
+# sampling rate than the others (they were smoothed or up-sampled before shipping), so their
+# "real" patches already look up-sampled; the rest ship with scikit-image, offline.
+SKIMAGE_PHOTOS = """astronaut brick camera chelsea clock coffee coins grass gravel hubble_deep_field
+immunohistochemistry moon page rocket text""".split()  # noqa: SIM905
+FINAL_JPEG_QUALITY = (80, 98)  # every image: one JPEG at the end, like photos on the web
+MIN_STD = 10.0  # patches with a smaller grey-level standard deviation count as flat
+GRAY_WEIGHT = 0.5  # grey textures/documents are sampled half as often as colour photos
+
+
+def load_photos() -> list[tuple[str, str, np.ndarray, bool]]:
+    """Shipped photographs as ``(group, name, RGB uint8, is_gray)``; a group is one scene."""
+    from matplotlib import cbook
+    from PIL import Image
+    from skimage import data
+    from sklearn.datasets import load_sample_images
+
+    photos: list[tuple[str, str, np.ndarray]] = [(n, n, getattr(data, n)()) for n in SKIMAGE_PHOTOS]
+    left, right, _disparity = data.stereo_motorcycle()  # two views of one scene: one group
+    g = "stereo_motorcycle"
+    photos += [(g, "motorcycle_left", left), (g, "motorcycle_right", right)]
+    sk = load_sample_images()
+    photos += [(Path(f).stem,) * 2 + (img,) for f, img in zip(sk.filenames, sk.images, strict=True)]
+    with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+        photos.append(("grace_hopper", "grace_hopper", np.asarray(im.convert("RGB"))))
+    out = []
+    for group, name, img in photos:
+        gray = img.ndim == 2
+        rgb = np.repeat(img[:, :, None], 3, axis=2) if gray else img[:, :, :3]
+        out.append((group, name, np.ascontiguousarray(rgb, dtype=np.uint8), gray))
+    return out
+
+
+def lfw_faces() -> np.ndarray:
+    """The 100 real 25×25 LFW face crops shipped with scikit-image (grey, uint8)."""
+    from skimage import data
+
+    faces = data.lfw_subset()[:100]  # the first 100 are faces, the rest non-faces
+    faces = faces * 255 if faces.dtype.kind == "f" else faces
+    return np.clip(np.rint(faces), 0, 255).astype(np.uint8)
+
+
+def _jpeg(img: np.ndarray, quality: int, gray: bool) -> np.ndarray:
+    """One JPEG round trip (grey photos stay exactly grey)."""
+    import cv2
+
+    src = img[:, :, 0] if gray else img
+    ok, buf = cv2.imencode(".jpg", src, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    dec = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return np.repeat(dec[:, :, None], 3, axis=2) if dec.ndim == 2 else dec
+
+
+def _to_gray3(img: np.ndarray) -> np.ndarray:
+    luma = np.rint(img.astype(np.float64) @ np.array([0.299, 0.587, 0.114]))
+    return np.repeat(np.clip(luma, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+
+
+def extract(
+    photo: np.ndarray, side: int, rng: np.random.Generator, zmin: float = 0.5
+) -> tuple[np.ndarray, float]:
+    """A ``side``² patch (RGB uint8) at a random place and area down-scale ``z`` in [zmin, 1].
+
+    Flat patches (grey std < ``MIN_STD``) are redrawn; after 30 tries the busiest one is kept.
+    Returns the patch and ``z``; raises ``ValueError`` if the photo is smaller than ``side``.
+    """
+    import cv2
+
+    h, w = photo.shape[:2]
+    if min(h, w) < side:
+        raise ValueError(f"photo of {w}x{h} is smaller than a {side}px patch")
+    lo = max(zmin, side / min(h, w))
+    best: tuple[float, np.ndarray, float] | None = None
+    for _ in range(30):
+        z = float(rng.uniform(lo, 1.0))
+        r = min(min(h, w), int(round(side / z)))
+        y, x = int(rng.integers(0, h - r + 1)), int(rng.integers(0, w - r + 1))
+        crop = photo[y : y + r, x : x + r]
+        patch = crop if r == side else cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+        std = float(patch.astype(np.float32).mean(axis=2).std())
+        if best is None or std > best[0]:
+            best = (std, patch, side / r)
+        if std >= MIN_STD:
+            break
+    assert best is not None
+    return np.ascontiguousarray(best[1]), round(best[2], 4)
+
+
+def gan_upsample(patch: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+    """Down-scale by 2 or 4, up-sample with zero insertion + a transposed-conv kernel.
+
+    ``out = up + detail·(patch − smooth_up)``: the periodic artefact of the kernel stays in
+    full while a random part of the lost high frequencies is restored.
+    """
+    import cv2
+
+    s = patch.shape[0]
+    f = int(rng.choice([2, 4], p=[0.3, 0.7]))
+    kind = str(rng.choice(["nearest", "bilinear", "learned"], p=[0.15, 0.25, 0.6]))
+    detail = float(rng.uniform(0.0, 0.15))
+    small = cv2.resize(patch, (s // f, s // f), interpolation=cv2.INTER_AREA).astype(np.float32)
+    if kind == "nearest":
+        kernel, anchor = np.ones((f, f)), 0
+    else:  # bilinear taps at half-pixel offsets: length 2f, each phase sums to 1
+        tri = 1.0 - np.abs(np.arange(2 * f) - (2 * f - 1) / 2) / f
+        kernel, anchor = np.outer(tri, tri), f // 2
+        if kind == "learned":  # an imperfectly trained kernel: unequal phases -> checkerboard
+            kernel = kernel + rng.normal(0.0, rng.uniform(0.15, 0.4), kernel.shape)
+            kernel *= f * f / kernel.sum()
+    # Transposed convolution written out (no library does zero-insertion with a free kernel):
+    # pad by edge replication so borders carry no wrap-around seam, then sum shifted copies.
+    pad = 2
+    sm = np.pad(small, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    up = np.zeros((sm.shape[0] * f, sm.shape[1] * f, 3), np.float32)
+    up[::f, ::f] = sm
+    acc = np.zeros_like(up)
+    for (ty, tx), w in np.ndenumerate(kernel):
+        acc += np.float32(w) * np.roll(up, (ty - anchor, tx - anchor), axis=(0, 1))
+    acc = acc[pad * f : pad * f + s, pad * f : pad * f + s]
+    smooth = cv2.resize(small, (s, s), interpolation=cv2.INTER_CUBIC)
+    out = acc + detail * (patch.astype(np.float32) - smooth)
+    meta = {"upsample_factor": f, "kernel": kind, "detail": round(detail, 3)}
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), meta
+
+
+def splice(
+    patch: np.ndarray, donor: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Paste square ``donor`` into ``patch``: Lab colour matching + Poisson blending."""
+    import cv2
+
+    s, d = patch.shape[0], donor.shape[0]
+    mask = np.zeros((d, d), np.uint8)
+    ax = (int(rng.integers(d // 3, d // 2 - 1)), int(rng.integers(d // 3, d // 2 - 1)))
+    cv2.ellipse(mask, (d // 2, d // 2), ax, float(rng.uniform(0, 180)), 0, 360, 255, -1)
+    cy, cx = (int(rng.integers(d // 2 + 2, s - d // 2 - 2)) for _ in range(2))
+    y0, x0 = cy - d // 2, cx - d // 2
+    # Reinhard colour transfer in Lab, with a random strength, on the masked pixels only.
+    strength = float(rng.uniform(0.3, 1.0))
+    src = cv2.cvtColor(donor.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    dst = cv2.cvtColor(patch[y0 : y0 + d, x0 : x0 + d].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    (mu_s, sd_s), (mu_d, sd_d) = (_stats(lab[mask > 0]) for lab in (src, dst))
+    mu, sd = strength * mu_d + (1 - strength) * mu_s, strength * sd_d + (1 - strength) * sd_s
+    matched = cv2.cvtColor((src - mu_s) / sd_s * sd + mu, cv2.COLOR_LAB2RGB)
+    matched = np.clip(np.rint(matched * 255), 0, 255).astype(np.uint8)
+    mode = str(rng.choice(["normal", "mixed"], p=[0.7, 0.3]))
+    flag = cv2.NORMAL_CLONE if mode == "normal" else cv2.MIXED_CLONE
+    out = cv2.seamlessClone(matched, np.ascontiguousarray(patch), mask, (cx, cy), flag)
+    meta = {"region": d, "clone": mode, "colour_match": round(strength, 3), "centre": [cx, cy]}
+    return out, meta
+
+
+def _stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return pixels.mean(0), pixels.std(0) + 1e-3
+
+
+def resample_jpeg(
+    photo: np.ndarray, side: int, rng: np.random.Generator, gray: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Cut a region, JPEG it at ``q1``, enlarge + rotate (non-aligned resampling), crop it."""
+    import cv2
+
+    for _ in range(50):  # the rotated, scaled crop must come from inside the photo
+        scale = float(rng.uniform(1.3, 2.0))  # up-scaling, as when a face is enlarged to fit
+        angle = float(rng.uniform(-8, 8)) if rng.random() < 0.5 else 0.0
+        q1 = int(rng.integers(40, 81))
+        rad = np.deg2rad(abs(angle))
+        n = max(side, int(np.ceil(side * (np.cos(rad) + np.sin(rad)) / scale)) + 4)
+        if n <= min(photo.shape[:2]):
+            break
+    region, z = extract(photo, n, rng)
+    first = _jpeg(region, q1, gray)
+    interp = str(rng.choice(["linear", "cubic"], p=[0.85, 0.15]))
+    m = cv2.getRotationMatrix2D(((n - 1) / 2, (n - 1) / 2), angle, scale)
+    flags = cv2.INTER_LINEAR if interp == "linear" else cv2.INTER_CUBIC
+    warped = cv2.warpAffine(first, m, (n, n), flags=flags, borderMode=cv2.BORDER_REFLECT)
+    o = (n - side) // 2
+    out = warped[o : o + side, o : o + side].astype(np.float32)
+    # Half are re-sharpened (unsharp mask), as editors do after enlarging: blur alone must not
+    # give the family away; the resampling correlations and the first JPEG stay.
+    sharpen = float(rng.uniform(0.3, 1.0)) if rng.random() < 0.5 else 0.0
+    if sharpen:
+        out += sharpen * (out - cv2.GaussianBlur(out, (0, 0), 1.0))
+    meta = {"base_scale": z, "jpeg_q1": q1, "scale": round(scale, 3), "angle": round(angle, 2)}
+    meta |= {"interp": interp, "sharpen": round(sharpen, 3)}
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), meta
+
+
+def _donor(
+    d: int, others: list, faces: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A ``d``² region to paste: a real LFW face (1/3) or a region of another photo.
+
+    Either is enlarged (as a swapped face is warped to fit), leaving a resampling trace inside.
+    """
+    import cv2
+
+    if rng.random() < 1 / 3:
+        fi = int(rng.choice(len(faces)))
+        face = cv2.resize(faces[fi][1], (d, d), interpolation=cv2.INTER_CUBIC)
+        info = {"donor": f"lfw_face_{faces[fi][0]:03d}", "donor_zoom": round(d / 25, 3)}
+        return np.repeat(face[:, :, None], 3, axis=2), info
+    other = others[int(rng.integers(len(others)))]
+    zoom = float(rng.uniform(1.5, 3.0))
+    small, _ = extract(other[2], int(round(d / zoom)), rng)
+    donor = cv2.resize(small, (d, d), interpolation=cv2.INTER_LINEAR)
+    return donor, {"donor": other[1], "donor_zoom": round(zoom, 3)}
+
+
+def _assign_splits(groups: list[tuple[str, bool]], rng: np.random.Generator) -> dict[str, str]:
+    """Whole source groups to splits, 60/20/20, colour and grey photos spread separately."""
+    out: dict[str, str] = {}
+    for gray in (False, True):
+        names = sorted({g for g, is_gray in groups if is_gray == gray})
+        names = [names[i] for i in rng.permutation(len(names))]
+        n_val = n_test = max(1, round(SPLIT_FRACTIONS["val"] * len(names)))
+        for i, g in enumerate(names):
+            out[g] = "val" if i < n_val else "test" if i < n_val + n_test else "train"
+    return out
+
+
+def build(out_dir: Path, seed: int, n_images: int, patch: int) -> dict[str, Any]:
+    """Write every PNG under ``out_dir/{split}/{real,fake/<family>}/``; return the manifest."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    photos = load_photos()
+    split_of = _assign_splits([(g, gray) for g, _, _, gray in photos], rng)
+    face_split = np.array(["train"] * 60 + ["val"] * 20 + ["test"] * 20)[rng.permutation(100)]
+    all_faces = lfw_faces()
+    records: list[dict[str, Any]] = []
+    n_small = 2 * round(n_images * SPLIT_FRACTIONS["val"] / 2)
+    for split, n in {"train": n_images - 2 * n_small, "val": n_small, "test": n_small}.items():
+        pool = [p for p in photos if split_of[p[0]] == split]
+        # sqrt(area), capped, so the large hubble photo does not swamp its split
+        weights = np.array([min(np.sqrt(p[2].shape[0] * p[2].shape[1]), 768.0) for p in pool])
+        weights *= np.array([GRAY_WEIGHT if p[3] else 1.0 for p in pool])
+        faces = [(int(i), all_faces[i]) for i in np.flatnonzero(face_split == split)]
+        fams = (["real"] * (n // 2)) + [FAMILIES[i % 3] for i in range(n // 2)]
+        fams = [fams[i] for i in rng.permutation(n)]
+        for idx, family in enumerate(fams):
+            group, name, photo, gray = pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
+            meta: dict[str, Any] = {"family": family, "source": name, "source_group": group}
+            if family == "resample_jpeg":
+                img, extra = resample_jpeg(photo, patch, rng, gray)
+            else:
+                img, z = extract(photo, patch, rng)
+                extra = {"base_scale": z}
+                if family == "gan_upsample":
+                    img, more = gan_upsample(img, rng)
+                    extra |= more
+                elif family == "splice":
+                    d = int(rng.integers(round(0.35 * patch), round(0.6 * patch) + 1))
+                    others = [p for p in pool if p[0] != group]
+                    donor, info = _donor(d, others, faces, rng)
+                    img, more = splice(img, donor, rng)
+                    extra |= more | info
+            q = int(rng.integers(FINAL_JPEG_QUALITY[0], FINAL_JPEG_QUALITY[1] + 1))
+            img = _jpeg(_to_gray3(img) if gray else img, q, gray)
+            meta |= {"jpeg_quality": q, **extra}
+            label = int(family != "real")
+            rel = f"{split}/{'fake/' + family if label else 'real'}/{idx:05d}.png"
+            ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise RuntimeError(f"PNG encoding failed for {rel}")
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out_dir / rel).write_bytes(buf.tobytes())
+            sha = hashlib.sha1(buf.tobytes()).hexdigest()
+            records.append({"id": rel, "split": split, "label": label, "sha1": sha, "meta": meta})
+    records.sort(key=lambda r: r["id"])
+    fp = hashlib.sha1("".join(r["sha1"] for r in records).encode()).hexdigest()[:16]
+    key = {"version": VERSION, "seed": seed, "n_images": n_images, "patch": patch}
+    return key | {"fingerprint": fp, "samples": records}
+
+
+def _load_manifest(folder: Path, name: str) -> Dataset:
+    path = folder / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+        records, fingerprint = manifest["samples"], manifest["fingerprint"]
+        splits: dict[str, list[Sample]] = {s: [] for s in SPLITS}
+        for r in records:
+            splits[r["split"]].append(Sample(r["id"], int(r["label"]), folder / r["id"], r["meta"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: bad manifest ({exc!r}); delete {folder} to rebuild") from None
+    for s in (s for ss in splits.values() for s in ss):
+        if not s.path.is_file():
+            raise DataError(f"{s.path}: listed in {path} but missing; delete {folder} to rebuild")
+    desc = f"{name}: {len(records)} {manifest['patch']}px patches of shipped photos, fakes: "
+    desc += f"{', '.join(FAMILIES)} (seed {manifest['seed']}); smoke benchmark, datasets/default.md"
+    return Dataset(name, splits, fingerprint, desc)
+
+
+@register_dataset("default")
+def default(
+    *,
+    seed: int = 0,
+    quick: bool = False,
+    n_images: int = 1200,
+    patch: int = 128,
+    cache: str | Path | None = None,
+) -> Dataset:
+    """Offline patches of shipped photos; fakes: GAN up-sampling, splice, resample + JPEG.
+
+    Args:
+        seed: drives every random choice; the same seed gives byte-identical images.
+        quick: a tiny version (at most 96 images of 64 px) for smoke tests, built in ~1-2 s.
+        n_images: total images over all splits (even, >= 60); half real, half fake.
+        patch: side of the square patches in pixels (a multiple of 16 in [32, 160]).
+        cache: folder holding built datasets (default ``cache_dir()/datasets``).
+
+    Returns:
+        The dataset, splits by source photograph, 60/20/20, each split 50/50 real/fake.
+    """
+    if quick:
+        n_images, patch = min(n_images, 96), min(patch, 64)
+    if n_images < 60 or n_images % 2:
+        raise ValueError(f"default dataset: n_images must be even and >= 60, got {n_images}")
+    if patch % 16 or not 32 <= patch <= 160:
+        raise ValueError(f"default dataset: patch must be a multiple of 16 in 32-160, got {patch}")
+    name = "default-quick" if quick else "default"
+    key = hashlib.sha1(json.dumps([VERSION, seed, n_images, patch]).encode()).hexdigest()[:10]
+    root = Path(cache) if cache is not None else cache_dir() / "datasets"
+    folder = root / f"default-{key}"
+    if not (folder / "manifest.json").is_file():
+        log.info("building dataset %s (%d images, %d px) in %s", name, n_images, patch, folder)
+        _build_atomic(folder, seed, n_images, patch)
+    return _load_manifest(folder, name)
+
+
+def _build_atomic(folder: Path, seed: int, n_images: int, patch: int) -> None:
+    """Build into a temporary sibling folder, then rename: a crash never leaves a half cache."""
+    import cv2
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # one thread: identical results whatever the machine's core count
+    try:
+        manifest = build(tmp, seed, n_images, patch)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process finished first: keep its copy
+            if not (folder / "manifest.json").is_file():
+                raise
+    finally:
+        cv2.setNumThreads(threads)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,153 @@
+"""Pretrained-weights resolution: local caches or an explicit file, never a download.
+
+Every torchvision/timm model in fakebench gets its weights through this module. The rule:
+
+1. an explicit ``path`` wins (a missing file is an error, whatever ``allow_random_init`` says:
+   the user asked for that file);
+2. otherwise the standard caches are searched — torchvision: the file named by the weights'
+   URL under ``torch.hub.get_dir()/checkpoints/`` (where ``torch.hub`` itself would save it,
+   honouring ``$TORCH_HOME``); timm: the Hugging Face hub cache (``try_to_load_from_cache``,
+   which never touches the network, so ``HF_HUB_OFFLINE`` is respected by construction), then
+   the torch hub folder for timm's older URL-hosted checkpoints;
+3. nothing found: ``WeightsNotFoundError`` saying exactly which file to put where — unless
+   ``allow_random_init=True``, which returns ``None`` so the caller keeps its random
+   initialisation and records ``pretrained=False``.
+
+Files are read with ``torch.load(..., weights_only=True)`` (or ``safetensors``), never pickle.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RANDOM_INIT = "random-init"
+_HF_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """Pretrained weights are not on disk; the message says which file to put where."""
+
+
+def load_state_dict(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint as a state dict (``.safetensors`` or a torch file, weights only)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsNotFoundError(f"{path}: weights file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt file, pickle with code objects, ...
+        raise ValueError(
+            f"{path}: not a readable weights file ({type(exc).__name__}: {exc})"
+        ) from exc
+    for key in ("state_dict", "model"):  # common training-checkpoint wrappers
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state dict, got {type(state).__name__}")
+    return state
+
+
+def torchvision_cache_path(weights: Any) -> Path:
+    """Where ``torch.hub`` stores ``weights`` (a torchvision ``WeightsEnum`` member)."""
+    import torch
+
+    filename = str(weights.url).rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+def resolve_torchvision_weights(
+    weights: Any, path: str | Path | None = None, allow_random_init: bool = False
+) -> tuple[dict[str, Any] | None, str]:
+    """State dict of torchvision ``weights`` from ``path`` or the torch hub cache.
+
+    Args:
+        weights: a ``WeightsEnum`` member (``ResNet18_Weights.IMAGENET1K_V1``) or its name as a
+            string (``"ResNet18_Weights.IMAGENET1K_V1"``).
+        path: explicit checkpoint file; overrides the cache.
+        allow_random_init: when nothing is found, return ``(None, "random-init")`` instead of
+            raising.
+
+    Returns:
+        ``(state_dict, source)`` where ``source`` is the file read, or ``(None, "random-init")``.
+
+    Raises:
+        WeightsNotFoundError: no file, and ``allow_random_init`` is False (or ``path`` missing).
+    """
+    if isinstance(weights, str):
+        from torchvision.models import get_weight
+
+        weights = get_weight(weights)
+    if path is not None:
+        return load_state_dict(path), str(Path(path))
+    cached = torchvision_cache_path(weights)
+    if cached.is_file():
+        return load_state_dict(cached), str(cached)
+    if allow_random_init:
+        log.warning("%s not found at %s: using random initialisation", weights, cached)
+        return None, RANDOM_INIT
+    raise WeightsNotFoundError(
+        f"pretrained weights {weights} are not on this machine (nothing is downloaded). "
+        f"Put the file {cached.name} (from {weights.url}) at {cached}, pass an explicit "
+        f"weights_path, or allow random initialisation (allow_random_init=True / "
+        f"--allow-random-init)."
+    )
+
+
+def resolve_timm_weights(
+    model_name: str, path: str | Path | None = None, allow_random_init: bool = False
+) -> tuple[dict[str, Any] | None, str]:
+    """State dict of timm ``model_name`` (e.g. ``"resnet18.a1_in1k"``) from ``path`` or caches.
+
+    Looks in the Hugging Face hub cache for the model's ``hf_hub_id`` (``model.safetensors``,
+    then ``pytorch_model.bin``), then in the torch hub folder for its URL's file name.
+    Same arguments, return value and errors as ``resolve_torchvision_weights``.
+    """
+    import timm
+
+    if path is not None:
+        return load_state_dict(path), str(Path(path))
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    if cfg is None:
+        raise ValueError(f"timm has no pretrained config for {model_name!r}")
+    tried: list[str] = []
+    if cfg.hf_hub_id:
+        from huggingface_hub import try_to_load_from_cache
+
+        repo = cfg.hf_hub_id.split("@")[0]
+        named = getattr(cfg, "hf_hub_filename", None)
+        for filename in (named, *_HF_FILES) if named else _HF_FILES:
+            hit = try_to_load_from_cache(repo, filename)
+            if isinstance(hit, str):
+                return load_state_dict(hit), hit
+            tried.append(f"Hugging Face cache {repo}/{filename}")
+    if cfg.url:
+        import torch
+
+        file = Path(torch.hub.get_dir()) / "checkpoints" / cfg.url.rsplit("/", 1)[-1]
+        if file.is_file():
+            return load_state_dict(file), str(file)
+        tried.append(str(file))
+    if allow_random_init:
+        log.warning("timm weights for %s not found (%s): random initialisation", model_name, tried)
+        return None, RANDOM_INIT
+    how = (
+        f" (e.g. `huggingface-cli download {cfg.hf_hub_id}` on a connected machine)"
+        if cfg.hf_hub_id
+        else ""
+    )
+    raise WeightsNotFoundError(
+        f"pretrained weights for timm model {model_name!r} are not on this machine (nothing is "
+        f"downloaded). Looked in: {'; '.join(tried) or 'nowhere (no source known)'}. Put the file "
+        f"there{how}, pass an explicit weights path, or allow random initialisation."
+    )

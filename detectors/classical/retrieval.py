@@ -1,0 +1,394 @@
+"""Image retrieval as a detector: k-nearest training images vote (seed 001 §4).
+
+Seed 001 retrieves the training images most similar to a query with two features and two
+similarities (four combinations, all registered here):
+
+* **Harris** (Harris & Stephens 1988): the image is resized to 299×299 grayscale and the
+  Harris corner response map (``cv2.cornerHarris``) is pooled into a fixed-length descriptor:
+  on a ``grid``×``grid`` spatial grid, the mean corner strength (positive response), the mean
+  edge strength (negative response) and the fraction of "corner" pixels (response above 1% of
+  the image maximum, the usual Harris threshold), plus a global histogram of the signed log
+  response. Descriptors are standardised on the training pool.
+* **ResNet-18** (He et al. 2016): the 512-d global-average-pooled penultimate activation of the
+  torchvision ImageNet model (ImageNet normalisation), weights resolved by
+  ``benchmark.weights`` (offline: an explicit file, the torch hub cache, or random init).
+
+The training split is the search pool. Similarity is cosine (distance ``1 − cos``) or
+Euclidean. The fake score of a query is the similarity-weighted vote of its ``k`` nearest
+training images' labels (weights ``max(cos, 0)`` or ``1/(distance + ε)``), with ``k`` chosen
+on validation by ROC-AUC. ``retrieve`` returns the neighbours; ``retrieval_metrics`` reports
+precision@k and mAP over the full ranking with "same label" as relevant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from benchmark.data import Sample, as_samples
+from benchmark.features import cached_features
+from benchmark.protocol import BaseDetector
+from benchmark.registry import pin_params, register_detector
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The ``k`` nearest training items of each query, nearest first; all arrays ``(n, k)``."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    distances: np.ndarray
+    indices: np.ndarray
+
+
+def harris_descriptor(
+    samples: list[Sample], size: int = 299, grid: int = 8, n_bins: int = 16
+) -> np.ndarray:
+    """Pooled Harris response: ``3·grid² + n_bins`` numbers per image (see module docstring)."""
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core already (see benchmark.features)
+    out = np.zeros((len(samples), 3 * grid * grid + n_bins), dtype=np.float32)
+    edges = np.linspace(0, size, grid + 1).astype(int)
+    for i, s in enumerate(samples):
+        gray = cv2.cvtColor(s.load(), cv2.COLOR_RGB2GRAY)
+        gray = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
+        r = cv2.cornerHarris(gray.astype(np.float32) / 255.0, blockSize=2, ksize=3, k=0.04)
+        peak = max(float(r.max()), EPS)
+        # block sums by cumulative sums over the grid edges (cv2/numpy have no ragged pooling)
+        maps = np.stack([np.maximum(r, 0), np.maximum(-r, 0), (r > 0.01 * peak).astype(np.float32)])
+        cells = np.add.reduceat(np.add.reduceat(maps, edges[:-1], axis=1), edges[:-1], axis=2)
+        area = np.outer(np.diff(edges), np.diff(edges))
+        out[i, : 3 * grid * grid] = (cells / area).reshape(-1)
+        signed_log = np.sign(r) * np.log10(1.0 + np.abs(r) * 1e4)
+        out[i, 3 * grid * grid :] = np.histogram(signed_log, n_bins, range=(-4, 4))[0] / r.size
+    strength = slice(0, 2 * grid * grid)
+    out[:, strength] = np.log10(1.0 + out[:, strength] * 1e4)  # responses span decades
+    return out
+
+
+class RetrievalDetector(BaseDetector):
+    """Shared k-NN vote, neighbours and metrics; subclasses implement ``_embed``."""
+
+    metric: str
+    k: int | None
+    k_grid: tuple[int, ...]
+    standardize: bool
+
+    def _embed(self, samples: list[Sample]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _prepare(self, train: list[Sample]) -> None:
+        """Hook run before the first embedding in ``fit`` (e.g. build a network)."""
+
+    def _vectors(self, samples: list[Sample]) -> np.ndarray:
+        x = self._embed(samples).astype(np.float64)
+        if self.standardize:
+            x = (x - self.mean_) / self.scale_
+        if self.metric == "cos":
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), EPS)
+        return x
+
+    def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
+        if self.metric not in ("cos", "l2"):
+            raise ValueError(f"{self.meta.name}: metric must be 'cos' or 'l2', got {self.metric!r}")
+        self._prepare(train)
+        raw = self._embed(train).astype(np.float64)
+        self.mean_ = raw.mean(axis=0) if self.standardize else 0.0
+        self.scale_ = (
+            np.where(raw.std(axis=0) > EPS, raw.std(axis=0), 1.0) if self.standardize else 1.0
+        )
+        self.index_ = self._vectors(train)
+        self.index_labels_ = np.array([s.label for s in train])
+        self.index_ids_ = np.array([s.id for s in train], dtype=object)
+        grid = [k for k in self.k_grid if k <= len(train)] or [1]
+        self.k_ = min(self.k or grid[len(grid) // 2], len(train))
+        self.val_auc_ = float("nan")
+        yv = np.array([s.label for s in val]) if val else np.zeros(0)
+        if self.k is None and len(set(yv.tolist())) == 2:
+            from sklearn.metrics import roc_auc_score
+
+            dist = self._distances(self._vectors(val))
+            for k in grid:  # ascending: ties keep the smaller k
+                auc = roc_auc_score(yv, self._vote(dist, k))
+                if not auc <= self.val_auc_:
+                    self.k_, self.val_auc_ = k, float(auc)
+
+    def _distances(self, q: np.ndarray) -> np.ndarray:
+        if self.metric == "cos":
+            return 1.0 - q @ self.index_.T
+        sq = (
+            (q * q).sum(1)[:, None]
+            + (self.index_ * self.index_).sum(1)[None, :]
+            - 2 * q @ self.index_.T
+        )
+        return np.sqrt(np.maximum(sq, 0.0))
+
+    def _vote(self, dist: np.ndarray, k: int) -> np.ndarray:
+        idx = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        d = np.take_along_axis(dist, idx, axis=1)
+        w = np.maximum(1.0 - d, 0.0) + EPS if self.metric == "cos" else 1.0 / (d + EPS)
+        return (w * self.index_labels_[idx]).sum(1) / w.sum(1)
+
+    def _predict_fake(self, samples: list[Sample]) -> np.ndarray:
+        return self._vote(self._distances(self._vectors(samples)), self.k_)
+
+    def retrieve(self, images, k: int = 5) -> Neighbours:
+        """The ``k`` nearest training items of each image (ids, labels, distances), nearest first.
+
+        Args:
+            images: samples, arrays or paths.
+            k: neighbours per image.
+        """
+        self._check_fitted()
+        dist = self._distances(self._vectors(as_samples(images)))
+        idx = np.argsort(dist, axis=1, kind="stable")[:, : min(k, dist.shape[1])]
+        return Neighbours(
+            self.index_ids_[idx],
+            self.index_labels_[idx],
+            np.take_along_axis(dist, idx, axis=1),
+            idx,
+        )
+
+    def retrieval_metrics(self, samples, k: int = 5) -> dict[str, float]:
+        """Precision@1, precision@k and mAP of labelled queries against the training pool.
+
+        Relevant = same label as the query; mAP averages the average precision of each query
+        over the full ranking of the pool.
+        """
+        self._check_fitted()
+        samples = as_samples(samples)
+        y = np.array([s.label for s in samples])
+        if len(y) == 0 or not np.isin(y, (0, 1)).all():
+            raise ValueError(f"{self.meta.name}: retrieval metrics need labelled (0/1) samples")
+        dist = self._distances(self._vectors(samples))
+        ranked = self.index_labels_[np.argsort(dist, axis=1, kind="stable")]
+        rel = (ranked == y[:, None]).astype(np.float64)
+        k = min(k, rel.shape[1])
+        hits = np.cumsum(rel, axis=1)
+        precision = hits / np.arange(1, rel.shape[1] + 1)
+        ap = (precision * rel).sum(1) / np.maximum(rel.sum(1), 1.0)
+        return {
+            "precision_at_1": float(rel[:, 0].mean()),
+            f"precision_at_{k}": float(rel[:, :k].mean()),
+            "map": float(ap.mean()),
+        }
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            from benchmark.protocol import NotFittedError
+
+            raise NotFittedError(f"{self.meta.name} is not fitted yet: call fit(train, val) first")
+
+    def n_parameters(self) -> int:
+        """Numbers held in the search index (no weights are learned)."""
+        return int(self.index_.size)
+
+
+class HarrisRetrieval(RetrievalDetector):
+    """Pooled Harris response at 299×299 + k-NN vote over the training pool."""
+
+    def __init__(
+        self,
+        metric: str = "cos",
+        working_size: int = 299,
+        grid: int = 8,
+        k: int | None = None,
+        k_grid: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 41),
+        standardize: bool = True,
+        n_jobs: int = -1,
+        use_cache: bool = True,
+        seed: int = 0,
+    ):
+        self.metric = metric
+        self.working_size = working_size
+        self.grid = grid
+        self.k = k
+        self.k_grid = k_grid
+        self.standardize = standardize
+        self.n_jobs = n_jobs
+        self.use_cache = use_cache
+        self.seed = seed
+
+    def _embed(self, samples: list[Sample]) -> np.ndarray:
+        key = {"size": self.working_size, "grid": self.grid}
+        fn = partial(harris_descriptor, **key)
+        return cached_features(
+            samples, fn, key, self.n_jobs, name="harris", use_cache=self.use_cache
+        )
+
+    def cost_info(self) -> dict[str, object]:
+        grid = f"{self.grid}x{self.grid}"
+        return {
+            "feature": f"Harris response pooled on {grid} at {self.working_size}px",
+            "search": f"brute-force {self.metric} k-NN",
+        }
+
+
+class ResNetRetrieval(RetrievalDetector):
+    """ResNet-18 global-pooled 512-d embedding + k-NN vote over the training pool.
+
+    ``input_size`` (default 224, torchvision's ImageNet size) is the side images are resized to.
+    Weights: ``weights_path``, else the torch hub cache, else an error — or random init with
+    ``allow_random_init=True`` (``pretrained_`` records which).
+    """
+
+    # Shadows ``BaseDetector.input_size`` (a read-only property): here it is a plain parameter.
+    input_size: int = 224  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        metric: str = "cos",
+        input_size: int = 224,
+        weights_path: str | None = None,
+        allow_random_init: bool = False,
+        k: int | None = None,
+        k_grid: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 41),
+        standardize: bool = False,
+        batch_size: int = 64,
+        device: str = "auto",
+        use_cache: bool = True,
+        seed: int = 0,
+    ):
+        self.metric = metric
+        self.input_size = input_size
+        self.weights_path = weights_path
+        self.allow_random_init = allow_random_init
+        self.k = k
+        self.k_grid = k_grid
+        self.standardize = standardize
+        self.batch_size = batch_size
+        self.device = device
+        self.use_cache = use_cache
+        self.seed = seed
+
+    def _build_net(self):
+        import torch
+        from torchvision.models import ResNet18_Weights, resnet18
+
+        from benchmark.weights import resolve_torchvision_weights
+
+        state, source = resolve_torchvision_weights(
+            ResNet18_Weights.IMAGENET1K_V1, self.weights_path, self.allow_random_init
+        )
+        with torch.random.fork_rng(devices=[]):  # seeded random init, global RNG untouched
+            torch.manual_seed(self.seed)
+            net = resnet18(weights=None)
+        if state is not None:
+            net.load_state_dict(state)
+        net.fc = torch.nn.Identity()  # penultimate layer: the 512-d global-average pool
+        dev = (
+            self.device
+            if self.device != "auto"
+            else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        return net.eval().to(dev), source
+
+    def _prepare(self, train: list[Sample]) -> None:
+        self.net_, self.weights_source_ = self._build_net()
+        self.pretrained_ = self.weights_source_ != "random-init"
+        self.input_size_ = int(self.input_size)
+        self.checksum_ = self._checksum()
+
+    def _checksum(self) -> float:
+        return float(sum(p.double().sum().item() for p in self.net_.parameters()))
+
+    def _embed(self, samples: list[Sample]) -> np.ndarray:
+        source = self.weights_source_
+        if source != "random-init":  # the file's identity, so a replaced file invalidates
+            from pathlib import Path
+
+            st = Path(source).stat()
+            source = f"{Path(source).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        key = {"input_size": self.input_size, "weights": source, "seed": self.seed}
+        return cached_features(
+            samples, self._embed_now, key, n_jobs=1, name="resnet18_embed", use_cache=self.use_cache
+        )  # torch threads itself
+
+    def _embed_now(self, samples: list[Sample]) -> np.ndarray:
+        import cv2
+        import torch
+        from torchvision.transforms.v2 import functional as F
+
+        mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+        dev = next(self.net_.parameters()).device
+        out = []
+        for a in range(0, len(samples), self.batch_size):
+            imgs = []
+            for s in samples[a : a + self.batch_size]:
+                img = s.load()
+                interp = (
+                    cv2.INTER_AREA if min(img.shape[:2]) >= self.input_size else cv2.INTER_LINEAR
+                )
+                imgs.append(
+                    cv2.resize(img, (self.input_size, self.input_size), interpolation=interp)
+                )
+            x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255.0)
+            with torch.inference_mode():
+                out.append(self.net_(F.normalize(x.to(dev), mean, std)).float().cpu().numpy())
+        return np.concatenate(out)
+
+    def torch_module(self):
+        """The embedding network (for the harness's timing and FLOP count)."""
+        return self.net_
+
+    def n_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.net_.parameters())) + super().n_parameters()
+
+    def cost_info(self) -> dict[str, object]:
+        return {
+            "feature": f"ResNet-18 512-d embedding at {self.input_size}px",
+            "search": f"brute-force {self.metric} k-NN",
+        }
+
+    # the network is rebuilt from its source on load, not stored in every run folder
+    def _save_fitted(self, directory) -> None:
+        import joblib
+
+        state = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "net_"}
+        joblib.dump(state, directory / "fitted.joblib")
+
+    def _load_fitted(self, directory) -> None:
+        super()._load_fitted(directory)
+        self.net_, source = self._build_net()
+        if source != self.weights_source_ or not np.isclose(self._checksum(), self.checksum_):
+            raise ValueError(
+                f"{directory}: saved with weights {self.weights_source_}, which "
+                f"now resolve to different weights ({source})"
+            )
+
+
+_HARRIS = "Harris & Stephens 1988; seed 001 §4 (image retrieval)"
+_RESNET = "He et al. 2016 ResNet-18 (ImageNet); seed 001 §4 (image retrieval)"
+
+
+@register_detector(
+    family="classical", paper=_HARRIS, input_size=None, normalisation="grayscale 299x299"
+)
+def harris_retrieval_cos(**kw):
+    """Harris-response descriptor, cosine k-NN vote over the training pool (seed 001 §4)."""
+    return HarrisRetrieval(**pin_params(kw, metric="cos"))
+
+
+@register_detector(
+    family="classical", paper=_HARRIS, input_size=None, normalisation="grayscale 299x299"
+)
+def harris_retrieval_l2(**kw):
+    """Harris-response descriptor, Euclidean k-NN vote over the training pool (seed 001 §4)."""
+    return HarrisRetrieval(**pin_params(kw, metric="l2"))
+
+
+@register_detector(family="deep", paper=_RESNET, input_size=224, normalisation="imagenet")
+def resnet_retrieval_cos(**kw):
+    """ResNet-18 embedding, cosine k-NN vote over the training pool (seed 001 §4)."""
+    return ResNetRetrieval(**pin_params(kw, metric="cos"))
+
+
+@register_detector(family="deep", paper=_RESNET, input_size=224, normalisation="imagenet")
+def resnet_retrieval_l2(**kw):
+    """ResNet-18 embedding, Euclidean k-NN vote over the training pool (seed 001 §4)."""
+    return ResNetRetrieval(**pin_params(kw, metric="l2"))
