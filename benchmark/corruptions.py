@@ -492,13 +492,16 @@ def degrade_resolution(image: np.ndarray, px: int, back_to: int | None = None) -
     if px < 1 or (back_to is not None and back_to < 1):
         raise ValueError(f"degrade_resolution: sizes must be >= 1, got px={px}, back_to={back_to}")
 
-    def fit(img: np.ndarray, side: int, interp: int) -> np.ndarray:
-        h, w = img.shape[:2]
-        f = side / max(h, w)
-        size = (max(1, round(w * f)), max(1, round(h * f)))
-        return img if size == (w, h) else cv2.resize(img, size, interpolation=interp)
+    h0, w0 = image.shape[:2]
 
-    out = fit(image, px, cv2.INTER_AREA) if px < max(image.shape[:2]) else image
+    def fit(img: np.ndarray, side: int, interp: int) -> np.ndarray:
+        # target shape from the *original* aspect ratio, so rounding at a tiny px is not
+        # compounded when the image is brought back up to ``back_to``
+        f = side / max(h0, w0)
+        size = (max(1, round(w0 * f)), max(1, round(h0 * f)))
+        return img if size == img.shape[1::-1] else cv2.resize(img, size, interpolation=interp)
+
+    out = fit(image, px, cv2.INTER_AREA) if px < max(h0, w0) else image
     return fit(out, back_to, cv2.INTER_LINEAR) if back_to is not None else out.copy()
 
 
