@@ -70,8 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--severities", default="1,3,5", help="e.g. 1-5 or 1,3,5")
     r.add_argument(
         "--resolutions",
-        default="32,64,128,256",
-        help="resolution sweep in px ('none' to skip), e.g. 32,64,128,256,512,1024",
+        default="32,64,128,256,512,1024",
+        help="resolution sweep in px ('none' to skip); sizes >= the test images' size are "
+        "skipped (degrading never upscales)",
     )
     r.add_argument("--no-timing", action="store_true", help="skip latency/throughput measurement")
     r.add_argument("--timing-batches", default="1,32", help="batch sizes for timing")

@@ -371,8 +371,12 @@ def run(
             },
         },
     )
+    native = _native_size(dataset) or 0
+    resolutions = [r for r in cfg.resolutions if r < native]  # degrading never upscales
+    if len(resolutions) < len(cfg.resolutions):
+        progress(f"resolutions >= the test images' {native} px are the clean condition: skipped")
     conditions = build_conditions(
-        list(cfg.corruptions), list(cfg.severities), list(cfg.resolutions), resolution_agnostic=True
+        list(cfg.corruptions), list(cfg.severities), resolutions, resolution_agnostic=True
     )
     outcomes: list[DetectorOutcome] = []
     timing_rows: list[dict] = []
