@@ -28,6 +28,9 @@ ImageNet-C's Wand and scikit-image primitives are replaced by OpenCV and scipy.n
 PyPI ``imagecorruptions`` 1.1.2 fails on current scikit-image); frost, spatter, glass and zoom
 blur are left out (they need image assets or per-pixel Python loops). OpenCV is imported inside
 the functions so that importing this module stays cheap.
+
+The tables themselves live in ``benchmark.corruption_tables`` and the fog, snow and rain recipes
+in ``benchmark.weather``; this module re-exports the tables and registers every corruption.
 """
 
 from __future__ import annotations
@@ -36,86 +39,25 @@ import difflib
 import fnmatch
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from benchmark import weather
+from benchmark.corruption_tables import (  # noqa: F401 - re-exported: the public API
+    DEEPERFORENSICS,
+    FAKEBENCH,
+    FAMILIES,
+    IMAGECORRUPTIONS,
+    IMAGENET_C,
+    TABLES,
+    Table,
+    parameter_table,
+)
+from benchmark.weather import motion_kernel
+from benchmark.weather import to_unit as _f
+
 VERSION = 1  # bump when any recipe or table changes: rendered test sets are cached by it
-
-IMAGENET_C = "ImageNet-C, Hendrycks & Dietterich 2019 (make_imagenet_c.py = imagecorruptions)"
-IMAGECORRUPTIONS = "imagecorruptions, Michaelis et al. 2019 (size-relative ImageNet-C variant)"
-DEEPERFORENSICS = "DeeperForensics-1.0, Jiang et al. 2020 (perturbation/distortions.py)"
-FAKEBENCH = "fakebench: ImageNet-C snow recipe with Albumentations RandomRain-like streaks"
-
-FAMILIES = ("colour", "corruption", "distortion", "external")
-
-
-@dataclass(frozen=True)
-class Table:
-    """Parameters of one corruption at severities 1..5 and where they come from."""
-
-    family: str
-    levels: tuple[Any, ...]
-    source: str
-    ref_side: int | None = None  # spatial parameters were set for this shorter side (px)
-
-
-TABLES: dict[str, Table] = {
-    # name: Table(family, (severity 1, ..., severity 5), source, reference side)
-    "gaussian_noise": Table("corruption", (0.08, 0.12, 0.18, 0.26, 0.38), IMAGENET_C),
-    "shot_noise": Table("corruption", (60, 25, 12, 5, 3), IMAGENET_C),
-    "impulse_noise": Table("corruption", (0.03, 0.06, 0.09, 0.17, 0.27), IMAGENET_C),
-    "speckle_noise": Table("corruption", (0.15, 0.2, 0.35, 0.45, 0.6), IMAGENET_C),
-    "color_noise": Table("corruption", (0.001, 0.002, 0.005, 0.01, 0.05), DEEPERFORENSICS),
-    "gaussian_blur": Table("corruption", (1, 2, 3, 4, 6), IMAGENET_C, 224),
-    "defocus_blur": Table(
-        "corruption", ((3, 0.1), (4, 0.5), (6, 0.5), (8, 0.5), (10, 0.5)), IMAGENET_C, 224
-    ),
-    "motion_blur": Table(
-        "corruption", ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)), IMAGENET_C, 224
-    ),
-    "df_gaussian_blur": Table("corruption", (7, 9, 13, 17, 21), DEEPERFORENSICS, 256),
-    "jpeg": Table("corruption", (25, 18, 15, 10, 7), IMAGENET_C),
-    "pixelate": Table("corruption", (0.6, 0.5, 0.4, 0.3, 0.25), IMAGENET_C),
-    "df_pixelate": Table("corruption", (2, 3, 4, 5, 6), DEEPERFORENSICS),
-    "brightness": Table("colour", (0.1, 0.2, 0.3, 0.4, 0.5), IMAGENET_C),
-    "contrast": Table("colour", (0.4, 0.3, 0.2, 0.1, 0.05), IMAGENET_C),
-    "df_contrast": Table("colour", (0.85, 0.725, 0.6, 0.475, 0.35), DEEPERFORENSICS),
-    "saturation": Table("colour", (0.4, 0.3, 0.2, 0.1, 0.0), DEEPERFORENSICS),
-    "elastic_transform": Table(
-        "distortion", (12.5, 16.25, 21.25, 25.0, 30.0), IMAGECORRUPTIONS, 224
-    ),
-    "block_wise": Table("distortion", (16, 32, 48, 64, 80), DEEPERFORENSICS, 256),
-    # fog: (fractal strength, wibble decay); snow: (mean, std, flake zoom, threshold,
-    # streak radius, streak sigma, image weight); rain: (drop density, streak radius,
-    # streak brightness, image dimming)
-    "fog": Table("external", ((1.5, 2), (2.0, 2), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)), IMAGENET_C),
-    "snow": Table(
-        "external",
-        (
-            (0.1, 0.3, 3, 0.5, 10, 4, 0.8),
-            (0.2, 0.3, 2, 0.5, 12, 4, 0.7),
-            (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
-            (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
-            (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55),
-        ),
-        IMAGENET_C,
-        224,
-    ),
-    "rain": Table(
-        "external",
-        (
-            (0.002, 6, 0.35, 0.95),
-            (0.004, 8, 0.45, 0.9),
-            (0.006, 10, 0.55, 0.85),
-            (0.009, 12, 0.65, 0.8),
-            (0.012, 14, 0.75, 0.75),
-        ),
-        FAKEBENCH,
-        224,
-    ),
-}
 
 Corruption = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
 CORRUPTIONS: dict[str, Corruption] = {}
@@ -178,62 +120,6 @@ def _check(image: Any, severity: Any, name: str) -> tuple[np.ndarray, int]:
     ):
         raise ValueError(f"corruption {name}: severity must be an integer 0-5, got {severity!r}")
     return image, int(severity)
-
-
-def _f(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32) / 255.0
-
-
-def _motion_kernel(radius: float, sigma: float, angle: float) -> np.ndarray:
-    """ImageMagick's one-sided motion-blur kernel as ImageNet-C re-implemented it, as a 2-D
-    kernel for ``cv2.filter2D``: Gaussian weights along a line of ``2 * radius + 1`` taps."""
-    width = 2 * max(1, round(radius)) + 1
-    w = np.exp(-(np.arange(width) ** 2) / (2 * max(sigma, 1e-3) ** 2))
-    kernel = np.zeros((2 * width - 1, 2 * width - 1), np.float32)
-    t = math.radians(angle)
-    for i, wi in enumerate(w / w.sum()):  # out(p) = sum_i w_i x(p - d_i)
-        dy, dx = -math.ceil(i * math.sin(t) - 0.5), -math.ceil(i * math.cos(t) - 0.5)
-        kernel[width - 1 - dy, width - 1 - dx] += wi
-    return kernel
-
-
-def _plasma(size: int, decay: float, rng: np.random.Generator) -> np.ndarray:
-    """ImageNet-C's diamond-square plasma fractal (after FLHerne/mapgen), drawn from ``rng``:
-    a ``size`` x ``size`` heightmap in [0, 1], ``size`` a power of two. Hand-written because
-    neither OpenCV nor scipy has fractal noise; kept as the original (its wibble is squared)."""
-    m, step, wibble = np.zeros((size, size)), size, 100.0
-    while step >= 2:
-        half = step // 2
-
-        def wibbled(total: np.ndarray, wibble: float = wibble) -> np.ndarray:
-            return total / 4 + wibble * rng.uniform(-wibble, wibble, total.shape)
-
-        corners = m[0::step, 0::step]
-        square = corners + np.roll(corners, -1, axis=0)
-        m[half::step, half::step] = wibbled(square + np.roll(square, -1, axis=1))
-        mids = m[half::step, half::step]
-        m[0::step, half::step] = wibbled(
-            mids + np.roll(mids, 1, axis=0) + corners + np.roll(corners, -1, axis=1)
-        )
-        m[half::step, 0::step] = wibbled(
-            mids + np.roll(mids, 1, axis=1) + corners + np.roll(corners, -1, axis=0)
-        )
-        step, wibble = half, wibble / decay
-    m -= m.min()
-    return (m / max(float(m.max()), 1e-12)).astype(np.float32)
-
-
-def _reference_shape(h: int, w: int, side: int = 224, cap: int = 4096) -> tuple[int, int]:
-    """(H, W) of this image scaled so its shorter side is ``side`` (longer side <= ``cap``)."""
-    f = min(side / min(h, w), cap / max(h, w))
-    return max(1, round(h * f)), max(1, round(w * f))
-
-
-def _resize_layer(layer: np.ndarray, h: int, w: int) -> np.ndarray:
-    import cv2
-
-    shrink = layer.shape[0] * layer.shape[1] > h * w
-    return cv2.resize(layer, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 @_register("gaussian_noise")
@@ -303,7 +189,7 @@ def motion_blur(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> 
     """Motion blur (radius ``c[0]``, sigma ``c[1]``) at a random angle in [-45, 45] degrees."""
     import cv2
 
-    kernel = _motion_kernel(c[0] * s, c[1] * s, rng.uniform(-45, 45))
+    kernel = motion_kernel(c[0] * s, c[1] * s, rng.uniform(-45, 45))
     return cv2.filter2D(_f(x), -1, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
@@ -411,50 +297,10 @@ def block_wise(x: np.ndarray, c: int, rng: np.random.Generator, s: float) -> np.
     return out
 
 
-@_register("fog")
-def fog(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
-    """Add ``c[0]`` times a plasma fractal (decay ``c[1]``), then rescale to the max."""
-    h, w = x.shape[:2]
-    size = max(2, 1 << (max(h, w) - 1).bit_length())  # next power of two, as imagecorruptions
-    f = _f(x)
-    top = float(f.max())
-    f = f + c[0] * _plasma(size, c[1], rng)[:h, :w, None]
-    return f * top / (top + c[0])
-
-
-@_register("snow")
-def snow(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
-    """Zoomed, thresholded Gaussian noise streaked by motion blur, over a whitened image. The
-    flake layer is drawn at 224 px (shorter side), ImageNet-C's size, and resized to the image."""
-    import cv2
-
-    loc, std, zoom, thresh, radius, sigma, keep = c
-    h, w = x.shape[:2]
-    rh, rw = _reference_shape(h, w)
-    flakes = rng.normal(loc, std, (math.ceil(rh / zoom), math.ceil(rw / zoom)))
-    flakes = cv2.resize(flakes.astype(np.float32), (rw, rh), interpolation=cv2.INTER_LINEAR)
-    flakes = np.clip(np.where(flakes < thresh, 0, flakes), 0, 1)
-    kernel = _motion_kernel(radius, sigma, rng.uniform(-135, -45))
-    flakes = cv2.filter2D(flakes, -1, kernel, borderType=cv2.BORDER_REPLICATE)
-    flakes = _resize_layer(flakes + np.rot90(flakes, 2), h, w)
-    f = _f(x)
-    grey = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)[:, :, None]
-    f = keep * f + (1 - keep) * np.maximum(f, grey * 1.5 + 0.5)
-    return f + flakes.reshape(h, w, 1)
-
-
-@_register("rain")
-def rain(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np.ndarray:
-    """Sparse drops drawn into near-vertical streaks (at 224 px, then resized to the image),
-    added over a dimmed image."""
-    import cv2
-
-    density, radius, bright, dim = c
-    h, w = x.shape[:2]
-    drops = (rng.random(_reference_shape(h, w), dtype=np.float32) < density).astype(np.float32)
-    line = (_motion_kernel(radius, 1e6, rng.uniform(-100, -80)) > 0).astype(np.float32)
-    streaks = np.clip(cv2.filter2D(drops, -1, line, borderType=cv2.BORDER_CONSTANT), 0, 1)
-    return _f(x) * dim + bright * _resize_layer(streaks, h, w).reshape(h, w, 1)
+# fog, snow and rain are procedural layers: their recipes live in benchmark.weather
+fog = _register("fog")(weather.fog)
+snow = _register("snow")(weather.snow)
+rain = _register("rain")(weather.rain)
 
 
 ALL: tuple[str, ...] = tuple(TABLES)
@@ -528,17 +374,3 @@ def cnndetection_augment(image: np.ndarray, rng: np.random.Generator) -> np.ndar
             ok, enc = cv2.imencode(".jpg", out[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
             out = cv2.imdecode(enc, cv2.IMREAD_COLOR)[:, :, ::-1]
     return np.ascontiguousarray(out)
-
-
-def parameter_table() -> list[dict[str, Any]]:
-    """One row per corruption: name, family, severity 1-5 parameters, reference side, source."""
-    return [
-        {
-            "name": n,
-            "family": t.family,
-            **{f"s{i + 1}": v for i, v in enumerate(t.levels)},
-            "ref_side": t.ref_side,
-            "source": t.source,
-        }
-        for n, t in TABLES.items()
-    ]

@@ -12,7 +12,9 @@ Images are preloaded once per fit as one ``uint8`` tensor at the model's input s
 (torchvision v2 ``resize`` with antialiasing, batched per image shape), so an epoch costs only
 the network. Training-time augmentation is a random horizontal flip and, with
 ``train_aug="cnndetection"``, Wang et al. 2020's blur + JPEG (``benchmark.corruptions``)
-applied to those uint8 images (i.e. at the input resolution) afresh every epoch.
+applied to those uint8 images (i.e. at the input resolution) afresh every epoch. That input
+preparation (decoding, normalisation, augmentation, validation holdout, device choice) lives in
+``detectors.deep.preprocess`` and is re-exported here.
 
 Heavy imports (torch, torchvision, tqdm) stay inside functions: ``detectors/`` is imported
 by ``python -m benchmark list``.
@@ -36,6 +38,15 @@ import numpy as np
 
 from benchmark.data import Sample
 from benchmark.protocol import BaseDetector, NotFittedError
+from detectors.deep.preprocess import (  # noqa: F401 - re-exported: the public API
+    DEVICES,
+    NORMALISATIONS,
+    cnndetection_batch,
+    load_images,
+    resolve_device,
+    stratified_holdout,
+    to_input,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -43,72 +54,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Per-channel (mean, std) of each named normalisation; ``None`` means plain [0, 1] scaling.
-NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]] | None] = {
-    "[0,1]": None,
-    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "[-1,1]": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-}
 TRAIN_AUGS = ("none", "cnndetection")
-DEVICES = ("auto", "cpu", "cuda")
 Augment = Callable[["torch.Tensor", np.random.Generator], "torch.Tensor"]
 
 
 def progress_enabled() -> bool:
     """Progress bars only on an interactive stderr and unless ``FAKEBENCH_NO_PROGRESS`` is set."""
     return sys.stderr.isatty() and not os.environ.get("FAKEBENCH_NO_PROGRESS")
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
-    import torch
-
-    if device not in DEVICES and not str(device).startswith("cuda:"):
-        raise ValueError(f"device must be one of {DEVICES} (or 'cuda:N'), got {device!r}")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r} requested but torch sees no CUDA GPU")
-    return torch.device(device)
-
-
-def load_images(samples: list[Sample], size: int, chunk: int = 64) -> torch.Tensor:
-    """Decode ``samples`` into one ``(N, 3, size, size)`` uint8 tensor.
-
-    Non-square images are resized to a square (the harness already renders test conditions to
-    the detector's size). Images of equal shape are resized together, ``chunk`` at a time.
-    """
-    import torch
-    from torchvision.transforms.v2 import functional as F
-
-    out = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
-    images = [s.load() for s in samples]
-    by_shape: dict[tuple[int, ...], list[int]] = {}
-    for i, img in enumerate(images):
-        by_shape.setdefault(img.shape, []).append(i)
-    for shape, idx in by_shape.items():
-        for start in range(0, len(idx), chunk):
-            part = idx[start : start + chunk]
-            x = torch.from_numpy(np.stack([images[i] for i in part])).permute(0, 3, 1, 2)
-            if shape[:2] != (size, size):
-                x = F.resize(x, [size, size], antialias=True)
-            out[part] = x
-    return out
-
-
-def to_input(x: torch.Tensor, normalisation: str, device: torch.device) -> torch.Tensor:
-    """uint8 ``(B, 3, H, W)`` → float32 on ``device``, scaled to [0, 1] then normalised."""
-    import torch
-
-    if normalisation not in NORMALISATIONS:
-        raise ValueError(f"unknown normalisation {normalisation!r}; known: {list(NORMALISATIONS)}")
-    x = x.to(device, non_blocking=True).float().div_(255.0)
-    stats = NORMALISATIONS[normalisation]
-    if stats is not None:
-        mean = torch.tensor(stats[0], device=device).view(1, 3, 1, 1)
-        std = torch.tensor(stats[1], device=device).view(1, 3, 1, 1)
-        x = (x - mean) / std
-    return x
 
 
 @dataclass
@@ -119,26 +71,6 @@ class TrainResult:
     best_epoch: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
-
-
-def stratified_holdout(labels: np.ndarray, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (keep, held_out) of a seeded stratified split; held_out is empty if too small.
-
-    Per class, ``max(1, round(frac * count))`` indices are held out, so both parts always hold
-    both classes (sklearn's ``train_test_split`` can round a minority class away).
-    """
-    labels = np.asarray(labels).astype(int)
-    idx = np.arange(len(labels))
-    counts = np.bincount(labels, minlength=2)
-    if counts.min() < 2:
-        return idx, idx[:0]
-    rng = np.random.default_rng(seed)
-    held = []
-    for label in (0, 1):
-        members = rng.permutation(idx[labels == label])
-        held.extend(members[: max(1, round(frac * len(members)))].tolist())
-    held_arr = np.sort(np.array(held, dtype=idx.dtype))
-    return np.setdiff1d(idx, held_arr), held_arr
 
 
 @contextlib.contextmanager
@@ -323,21 +255,6 @@ def train_model(
         result.seconds,
     )
     return result
-
-
-def cnndetection_batch(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Wang et al. 2020 blur + JPEG (``benchmark.corruptions``) on each uint8 image of a batch."""
-    import torch
-
-    from benchmark.corruptions import cnndetection_augment  # imported lazily: optional module
-
-    arr = x.permute(0, 2, 3, 1).numpy()
-    out = np.stack([cnndetection_augment(np.ascontiguousarray(a), rng) for a in arr])
-    if out.shape != arr.shape or out.dtype != np.uint8:
-        raise RuntimeError(
-            f"cnndetection_augment turned {arr.shape} uint8 into {out.shape} {out.dtype}"
-        )
-    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
 
 class TorchDetector(BaseDetector):
