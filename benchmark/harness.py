@@ -350,6 +350,10 @@ def run(
     run_id = make_run_id()
     run_dir = wdir / "runs" / run_id
     device = cfg.device
+    if device == "auto":  # record what actually ran, not the request
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     writer = RowWriter(
         run_dir / "rows.csv",
         {
