@@ -1,0 +1,48 @@
+"""Train once, evaluate every condition; re-runs add only missing cells."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark import harness, registry
+from benchmark.protocol import BaseDetector
+
+CALLS = {"fit": 0, "predict": 0}
+
+
+class Counting(BaseDetector):
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def _fit(self, train, val):
+        CALLS["fit"] += 1
+
+    def _predict_fake(self, samples):
+        CALLS["predict"] += 1
+        return [float(s.load().std() > 40) for s in samples]
+
+
+def test_trained_once_scored_per_condition(tmp_path, tiny_dataset):
+    registry.register_detector(
+        family="baseline", paper="t", input_size=None, normalisation="none", name="zz_count"
+    )(lambda **kw: Counting(**kw))
+    CALLS.update(fit=0, predict=0)
+    try:
+        cfg = harness.RunConfig(
+            detectors=("zz_count",),
+            out=tmp_path,
+            timing=False,
+            corruptions=("jpeg", "gaussian_noise"),
+            severities=(1, 3),
+            resolutions=(16,),
+        )
+        run_dir, _ = harness.run(cfg, tiny_dataset)
+        # clean + 2 corruptions x 2 severities + res16 resized + res16 native = 7 conditions;
+        # validation is scored once more for the threshold
+        assert CALLS == {"fit": 1, "predict": 1 + 7}
+        rows = pd.read_csv(run_dir / "rows.csv")
+        assert rows["condition"].nunique() >= 7
+        harness.run(cfg, tiny_dataset)  # everything cached: no fit, no prediction
+        assert CALLS == {"fit": 1, "predict": 8}
+    finally:
+        registry.DETECTORS.remove("zz_count")
