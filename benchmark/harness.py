@@ -31,6 +31,7 @@ import numpy as np
 
 from benchmark import metrics
 from benchmark.data import Dataset, Sample
+from benchmark.protocol import model_input_size
 from benchmark.results import RowWriter, atomic_write_json, git_sha, make_run_id, package_versions
 
 log = logging.getLogger(__name__)
@@ -73,24 +74,23 @@ def work_dir(cfg: RunConfig, dataset: Dataset) -> Path:
 
 
 def build_detector(name: str, cfg: RunConfig) -> Any:
-    """Create ``name`` passing the run-wide options each detector accepts."""
-    from benchmark.registry import DETECTORS, create_detector, load_plugins
+    """Create ``name`` with its ``--set`` overrides plus the run-wide options it accepts."""
+    from benchmark.registry import create_detector
 
-    load_plugins()
-    factory_det = create_detector(name, **cfg.overrides.get(name, {}))
-    accepted = set(factory_det.get_params())
+    overrides = cfg.overrides.get(name, {})
+    det = create_detector(name, **overrides)
     wanted = {
         "seed": cfg.seed,
         "device": cfg.device,
         "train_aug": cfg.train_aug,
         "allow_random_init": cfg.allow_random_init,
     }
-    run_wide = {k: v for k, v in wanted.items() if k in accepted}
     if cfg.quick:
-        run_wide |= {k: v for k, v in {"epochs": 1, "input_size": 32}.items() if k in accepted}
-        if "input_size" in run_wide and DETECTORS.get(name).meta.input_size is None:
-            run_wide.pop("input_size")
-    return create_detector(name, **(run_wide | cfg.overrides.get(name, {})))
+        wanted["epochs"] = 1
+        if det.meta.input_size is not None:  # resolution-agnostic detectors keep their size
+            wanted["input_size"] = 32
+    accepted = set(det.get_params()) - set(overrides)  # an explicit --set always wins
+    return det.set_params(**{k: v for k, v in wanted.items() if k in accepted})
 
 
 def params_key(det: Any) -> str:
@@ -130,7 +130,7 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
         "val_roc_auc": val_auc,
         "pretrained": getattr(det, "pretrained_", ""),
         "n_parameters": _n_params(det),
-        "input_size": det.input_size,
+        "input_size": model_input_size(det),
     }
     det.save(folder)
     atomic_write_json(info_file, info)  # written last: its presence means the fit is complete
@@ -215,14 +215,14 @@ def evaluate_detector(
                 }
             )
         )
-    agnostic = det.input_size is None
+    agnostic = model_input_size(det) is None
     for cond in conditions:
         if cond.mode == "native" and not agnostic:
             continue
         try:
             target = None
             if cond.kind == "resolution" and cond.mode == "resized":
-                target = det.input_size or _native_size(dataset)
+                target = model_input_size(det) or _native_size(dataset)
             samples = render(
                 dataset.test,
                 cond,

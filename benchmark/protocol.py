@@ -116,13 +116,6 @@ class BaseDetector:
             setattr(self, key, value)
         return self
 
-    @property
-    def input_size(self) -> int | None:
-        """Effective input side (a parameter override wins over the metadata default)."""
-        return getattr(self, "input_size_", None) or self.get_params().get(
-            "input_size", self.meta.input_size
-        )
-
     # -- fit / predict -------------------------------------------------------------------
     @property
     def is_fitted(self) -> bool:
@@ -188,6 +181,15 @@ class BaseDetector:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def model_input_size(det: Any) -> int | None:
+    """Side a detector's model works at: its ``input_size`` parameter, else its metadata's.
+
+    ``None`` means resolution-agnostic (FFT spectra, SIFT, ...).
+    """
+    params = det.get_params()
+    return params.get("input_size", det.meta.input_size)
 
 
 def load_detector(directory: str | Path) -> BaseDetector:

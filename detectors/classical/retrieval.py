@@ -237,9 +237,6 @@ class ResNetRetrieval(RetrievalDetector):
     ``allow_random_init=True`` (``pretrained_`` records which).
     """
 
-    # Shadows ``BaseDetector.input_size`` (a read-only property): here it is a plain parameter.
-    input_size: int = 224  # type: ignore[assignment]
-
     def __init__(
         self,
         metric: str = "cos",

@@ -267,8 +267,6 @@ class TorchDetector(BaseDetector):
     """
 
     normalisation: ClassVar[str] = "imagenet"
-    # Shadows ``BaseDetector.input_size`` (a read-only property): here it is a plain parameter.
-    input_size: int = 224  # type: ignore[assignment]
 
     def __init__(
         self, input_size: int = 224, epochs: int = 15, batch_size: int = 32, lr: float = 1e-4,
