@@ -61,6 +61,8 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
     out["val_roc_auc"] = val
     for metric in ("n_parameters", "train_seconds"):
         out[metric] = vals[vals["metric"] == metric].set_index(keys)["value"]
+    out["n_parameters"] = out["n_parameters"].round().astype("Int64")  # a count, not a float
+    out["pretrained"] = out["pretrained"].map(_pretrained_label)
     if not timing.empty and "throughput_img_s" in timing.columns:
         t = (
             timing[timing["batch"] == timing["batch"].max()]
@@ -74,7 +76,7 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
         out["latency_ms_p90_b1"] = b1.reindex(out.index.get_level_values("detector")).values
     errors = rows[rows["error"].fillna("") != ""]
     fit_err = errors[
-        errors["metric"].isin(["error", "not_applicable"]) & (errors["condition"] == "")
+        errors["metric"].isin(["error", "not_applicable"]) & (errors["condition"].fillna("") == "")
     ]
     out["status"] = "ok"
     out["error"] = ""
@@ -84,6 +86,12 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
         out.loc[key, "error"] = r["error"]
     out = _mark_shortcut(out.reset_index())
     return out.sort_values(["dataset", "roc_auc"], ascending=[True, False], na_position="last")
+
+
+def _pretrained_label(value: Any) -> str:
+    """``True``/``False`` as the run recorded them → yes/no; detectors without weights → n/a."""
+    text = "" if pd.isna(value) else str(value).strip().lower()
+    return {"true": "yes", "false": "no (random init)", "": "n/a"}.get(text, text)
 
 
 def _mark_shortcut(board: pd.DataFrame) -> pd.DataFrame:
@@ -218,6 +226,10 @@ def _md(frame: pd.DataFrame) -> str:
     for col in frame.columns:
         if pd.api.types.is_float_dtype(frame[col]):
             frame[col] = frame[col].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+        else:
+            frame[col] = frame[col].map(
+                lambda v: "" if pd.api.types.is_scalar(v) and pd.isna(v) else v
+            )
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     sep = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
@@ -265,7 +277,7 @@ def markdown(
         ("Robustness: ROC-AUC, detector × corruption (mean over severities)", robust, "corruption"),
         ("Resolution: ROC-AUC, detector × resolution-mode", resol, "condition"),
     ):
-        auc = table[table["metric"] == "roc_auc"]
+        auc = table[table["metric"] == "roc_auc"] if "metric" in table else table.iloc[:0]
         parts.append(f"## {name}\n")
         parts.append(
             _md(

@@ -1,0 +1,61 @@
+"""The leaderboard built from long-form rows: types, labels, failures and the shortcut mark."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmark import report
+
+
+def _rows(detector: str, auc: float, *, pretrained: object = "", n_params: float = 193.0):
+    base = {"detector": detector, "dataset": "d", "train_aug": "none", "error": ""}
+    base["pretrained"] = pretrained
+    test = base | {"split": "test", "condition": "clean", "subset": "all"}
+    return [
+        test | {"metric": "roc_auc", "value": auc},
+        test | {"metric": "accuracy", "value": 0.6},
+        test | {"subset": "splice", "metric": "roc_auc", "value": auc - 0.1},
+        base | {"split": "val", "condition": "clean", "subset": "all", "metric": "roc_auc",
+                "value": auc},
+        base | {"split": "train", "condition": "fit", "subset": "", "metric": "n_parameters",
+                "value": n_params},
+        base | {"split": "train", "condition": "fit", "subset": "", "metric": "train_seconds",
+                "value": 1.5},
+    ]  # fmt: skip
+
+
+def _frame(tmp_path, rows):
+    """Through CSV and ``load_rows``, as ``report`` reads a run's rows."""
+    path = tmp_path / "rows.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return report.load_rows(path)
+
+
+def test_leaderboard_types_and_labels(tmp_path):
+    rows = _rows("fft_spectrum", 0.8) + _rows("cnn", 0.7, n_params=16872386.0)
+    rows += _rows("resnet", 0.6, pretrained=False) + _rows("effnet", 0.9, pretrained=True)
+    rows += _rows("metadata_baseline", 0.5)
+    board = report.leaderboard(_frame(tmp_path, rows), pd.DataFrame()).set_index("detector")
+    assert list(board.index[:2]) == ["effnet", "fft_spectrum"]  # sorted by AUC
+    assert board.loc["cnn", "n_parameters"] == 16872386
+    assert str(board["n_parameters"].dtype) == "Int64"
+    assert board.loc["effnet", "pretrained"] == "yes"
+    assert board.loc["resnet", "pretrained"] == "no (random init)"
+    assert board.loc["fft_spectrum", "pretrained"] == "n/a"
+    assert board.loc["fft_spectrum", "auc_splice"] == pytest.approx(0.7)
+    assert board.loc["resnet", "beats_metadata_baseline"] == "yes"  # 0.6 >= 0.5 + margin
+    md = report.markdown(board.reset_index(), *(pd.DataFrame(),) * 4, title="d")
+    assert "nan" not in md and "<NA>" not in md and "16872386 |" in md
+
+
+def test_failed_detector_keeps_its_row(tmp_path):
+    failed = {"detector": "broken", "dataset": "d", "split": "train", "condition": "",
+              "subset": "", "metric": "error", "value": "", "train_aug": "none",
+              "pretrained": "", "error": "RuntimeError: boom"}  # fmt: skip
+    rows = _rows("fft_spectrum", 0.8) + _rows("metadata_baseline", 0.79) + [failed]
+    board = report.leaderboard(_frame(tmp_path, rows), pd.DataFrame()).set_index("detector")
+    assert board.loc["broken", "status"] == "failed"
+    assert "boom" in board.loc["broken", "error"]
+    assert pd.isna(board.loc["broken", "roc_auc"])
+    assert board.loc["fft_spectrum", "beats_metadata_baseline"] == "NO"  # within the margin
