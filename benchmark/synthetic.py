@@ -12,7 +12,8 @@ known deepfake traces:
   added back so blur alone does not give it away.
 * ``splice`` — a region of another photo of the same split (or a 25×25 LFW face crop from
   ``skimage.data.lfw_subset``) is colour-matched in Lab (Reinhard et al. 2001) and pasted with
-  Poisson blending (``cv2.seamlessClone``, Pérez et al. 2003), as face-swap pipelines do.
+  Poisson blending (``cv2.seamlessClone``, Pérez et al. 2003) or a feathered alpha mask, as
+  face-swap pipelines do (the latter leaves the blending boundary of Face X-ray, Li et al. 2020).
 * ``resample_jpeg`` — JPEG-compress, rescale and rotate (a non-aligned resampling), JPEG again:
   the double-compression and resampling traces of re-encoded manipulated media (Popescu & Farid
   2005).
@@ -42,7 +43,7 @@ from benchmark.registry import register_dataset
 
 log = logging.getLogger(__name__)
 
-VERSION = 1  # bump whenever the recipe changes: it is part of the cache key
+VERSION = 2  # bump whenever the recipe changes: it is part of the cache key
 FAMILIES = ("gan_upsample", "splice", "resample_jpeg")
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 # Not used: ``retina`` and ``cell`` carry ~100x less spectral energy above a quarter of the
@@ -174,7 +175,7 @@ def gan_upsample(patch: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
 def splice(
     patch: np.ndarray, donor: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Paste square ``donor`` into ``patch``: Lab colour matching + Poisson blending."""
+    """Paste square ``donor`` into ``patch``: Lab colour match, then Poisson or alpha blending."""
     import cv2
 
     s, d = patch.shape[0], donor.shape[0]
@@ -191,10 +192,17 @@ def splice(
     mu, sd = strength * mu_d + (1 - strength) * mu_s, strength * sd_d + (1 - strength) * sd_s
     matched = cv2.cvtColor((src - mu_s) / sd_s * sd + mu, cv2.COLOR_LAB2RGB)
     matched = np.clip(np.rint(matched * 255), 0, 255).astype(np.uint8)
-    mode = str(rng.choice(["normal", "mixed"], p=[0.7, 0.3]))
+    mode = str(rng.choice(["normal", "mixed", "feather"], p=[0.4, 0.2, 0.4]))
+    meta = {"region": d, "clone": mode, "colour_match": round(strength, 3), "centre": [cx, cy]}
+    if mode == "feather":  # alpha blending through a blurred mask: leaves a blending boundary
+        sigma = float(rng.uniform(1.0, 4.0))
+        alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), sigma)[:, :, None]
+        out = patch.astype(np.float32)
+        region = out[y0 : y0 + d, x0 : x0 + d]
+        out[y0 : y0 + d, x0 : x0 + d] = alpha * matched + (1 - alpha) * region
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8), meta | {"feather": round(sigma, 2)}
     flag = cv2.NORMAL_CLONE if mode == "normal" else cv2.MIXED_CLONE
     out = cv2.seamlessClone(matched, np.ascontiguousarray(patch), mask, (cx, cy), flag)
-    meta = {"region": d, "clone": mode, "colour_match": round(strength, 3), "centre": [cx, cy]}
     return out, meta
 
 
@@ -367,13 +375,19 @@ def default(
     if patch % 16 or not 32 <= patch <= 160:
         raise ValueError(f"default dataset: patch must be a multiple of 16 in 32-160, got {patch}")
     name = "default-quick" if quick else "default"
-    key = hashlib.sha1(json.dumps([VERSION, seed, n_images, patch]).encode()).hexdigest()[:10]
+    key = hashlib.sha1(json.dumps([VERSION, seed, n_images, patch, _recipe_hash()]).encode())
+    key = key.hexdigest()[:10]
     root = Path(cache) if cache is not None else cache_dir() / "datasets"
     folder = root / f"default-{key}"
     if not (folder / "manifest.json").is_file():
         log.info("building dataset %s (%d images, %d px) in %s", name, n_images, patch, folder)
         _build_atomic(folder, seed, n_images, patch)
     return _load_manifest(folder, name)
+
+
+def _recipe_hash() -> str:
+    """SHA-1 of this module's source: an edited recipe never reuses a stale cached build."""
+    return hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 def _build_atomic(folder: Path, seed: int, n_images: int, patch: int) -> None:

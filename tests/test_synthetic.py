@@ -139,6 +139,25 @@ def test_manipulations_keep_shape_and_dtype(side: int, seed: int) -> None:
     assert meta["scale"] > 1 and 40 <= meta["jpeg_q1"] <= 80
 
 
+def test_splice_blends_three_ways_and_touches_only_its_region() -> None:
+    rng = np.random.default_rng(0)
+    side, d = 64, 28
+    seen = Counter()
+    for _ in range(40):
+        patch = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+        donor = rng.integers(0, 256, (d, d, 3), dtype=np.uint8)
+        out, meta = synthetic.splice(patch, donor, rng)
+        seen[meta["clone"]] += 1
+        cx, cy = meta["centre"]
+        inside = np.zeros((side, side), bool)
+        inside[cy - d // 2 - 1 : cy + d // 2 + 1, cx - d // 2 - 1 : cx + d // 2 + 1] = True
+        assert np.array_equal(out[~inside], patch[~inside]), meta  # nothing outside the paste
+        assert not np.array_equal(out[inside], patch[inside]), meta
+        if meta["clone"] == "feather":
+            assert 1.0 <= meta["feather"] <= 4.0
+    assert set(seen) == {"normal", "mixed", "feather"}
+
+
 def test_registered_as_default(cache: Path) -> None:
     from benchmark.registry import list_datasets
 
