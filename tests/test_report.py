@@ -59,3 +59,11 @@ def test_failed_detector_keeps_its_row(tmp_path):
     assert "boom" in board.loc["broken", "error"]
     assert pd.isna(board.loc["broken", "roc_auc"])
     assert board.loc["fft_spectrum", "beats_metadata_baseline"] == "NO"  # within the margin
+
+
+def test_csv_keeps_parameter_counts_exact(tmp_path):
+    from benchmark.results import atomic_write_csv
+
+    path = atomic_write_csv(tmp_path / "t.csv", pd.DataFrame({"value": [16872386.0, 0.123456789]}))
+    back = pd.read_csv(path)["value"]
+    assert back[0] == 16872386 and back[1] == pytest.approx(0.123456789, abs=1e-10)
