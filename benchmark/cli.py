@@ -84,9 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--threshold",
-        choices=["max_f1", "youden"],
-        default="max_f1",
-        help="rule for the decision threshold tuned on validation",
+        choices=["youden", "max_f1"],
+        default="youden",
+        help="rule for the decision threshold tuned on validation (youden: max TPR-FPR, i.e. "
+        "balanced accuracy; max_f1 can pick 'everything is fake' for weak detectors)",
     )
     r.add_argument(
         "--allow-random-init",

@@ -83,7 +83,7 @@ def eer(y_true: Sequence[int], scores: Sequence[float]) -> float:
     return float(np.clip(fpr[i - 1] + t * (fpr[i] - fpr[i - 1]), 0.0, 1.0))
 
 
-def tune_threshold(y_true: Sequence[int], scores: Sequence[float], rule: str = "max_f1") -> float:
+def tune_threshold(y_true: Sequence[int], scores: Sequence[float], rule: str = "youden") -> float:
     """Threshold on fake probability chosen on validation data; 0.5 if undefined."""
     from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -94,8 +94,11 @@ def tune_threshold(y_true: Sequence[int], scores: Sequence[float], rule: str = "
         return 0.5
     if rule == "youden":
         fpr, tpr, thr = roc_curve(y, s)
+        # Skip roc_curve's first point (threshold +inf, "nothing is fake"): no threshold in
+        # [0, 1] expresses it. The last point ("everything is fake") has J = 0, so the best
+        # finite threshold is never worse than a constant answer.
         j = tpr - fpr
-        best = int(np.argmax(j))
+        best = 1 + int(np.argmax(j[1:]))
         return float(np.clip(thr[best], 0.0, 1.0))
     prec, rec, thr = precision_recall_curve(y, s)
     f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0.0)[:-1]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pandas as pd
 
 from benchmark import harness, registry
@@ -44,5 +47,12 @@ def test_trained_once_scored_per_condition(tmp_path, tiny_dataset):
         assert rows["condition"].nunique() >= 7
         harness.run(cfg, tiny_dataset)  # everything cached: no fit, no prediction
         assert CALLS == {"fit": 1, "predict": 8}
+        # another threshold rule re-tunes on validation; the fit and test scores are reused
+        run_dir, _ = harness.run(dataclasses.replace(cfg, threshold_rule="max_f1"), tiny_dataset)
+        assert CALLS == {"fit": 1, "predict": 9}
+        fit = json.loads(next(tmp_path.rglob("fit.json")).read_text())
+        assert fit["threshold_rule"] == "max_f1"
+        tuned = pd.read_csv(run_dir / "rows.csv").query("metric == 'threshold_tuned'")["value"]
+        assert set(tuned) == {fit["threshold"]}
     finally:
         registry.DETECTORS.remove("zz_count")

@@ -62,6 +62,29 @@ def test_tuned_threshold_is_a_probability(ys, rule):
     assert 0.0 <= t <= 1.0
 
 
+@given(labels_scores)
+def test_youden_threshold_has_the_best_balanced_accuracy(ys):
+    y, s = ys
+    assume(_both(y))
+    bacc = {
+        rule: metrics.threshold_metrics(y, s, metrics.tune_threshold(y, s, rule))[
+            "balanced_accuracy"
+        ]
+        for rule in metrics.THRESHOLD_RULES
+    }
+    assert bacc["youden"] >= bacc["max_f1"] - 1e-12
+    assert bacc["youden"] >= 0.5 - 1e-12  # never worse than a constant answer
+
+
+def test_max_f1_can_call_everything_fake_where_youden_does_not():
+    y = [1, 1, 1, 0, 0, 0]
+    s = [0.1, 0.2, 0.9, 0.3, 0.4, 0.5]  # weak: F1 of "all fake" (0.667) is the best F1
+    t_f1, t_j = (metrics.tune_threshold(y, s, r) for r in ("max_f1", "youden"))
+    assert metrics.threshold_metrics(y, s, t_f1)["recall"] == 1.0
+    assert metrics.threshold_metrics(y, s, t_f1)["balanced_accuracy"] == 0.5
+    assert metrics.threshold_metrics(y, s, t_j)["balanced_accuracy"] > 0.5
+
+
 def test_known_values():
     y = [0, 0, 1, 1]
     assert metrics.roc_auc(y, [0.1, 0.2, 0.8, 0.9]) == 1.0
