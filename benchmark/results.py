@@ -64,7 +64,7 @@ def atomic_write_csv(path: str | Path, frame: Any) -> Path:
     """Write a pandas DataFrame as CSV atomically.
 
     Floats keep 10 significant digits: enough for metrics and for parameter counts into the
-    billions (6 digits turned 16 872 386 parameters into 1.68724e+07).
+    billions (6 digits turned 16 872 450 parameters into 1.68724e+07).
     """
     return atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g"))
 
