@@ -57,7 +57,8 @@ def test_early_stopping_stops_and_restores_best_epoch(tmp_path):
     assert _val_loss(model, val_x, val_y) == pytest.approx(losses[0], rel=1e-5)
     assert (tmp_path / "best.pt").is_file()
     assert not model.training
-    assert set(result.history[0]) == {"epoch", "train_loss", "val_loss", "val_acc", "seconds"}
+    keys = {"epoch", "train_loss", "val_loss", "val_acc", "val_auc", "seconds"}
+    assert set(result.history[0]) == keys
 
 
 def test_runs_all_epochs_while_improving():
@@ -67,6 +68,7 @@ def test_runs_all_epochs_while_improving():
     assert len(result.history) == 3 and not result.stopped_early
     assert result.best_epoch == 3
     assert result.history[-1]["val_acc"] == 1.0
+    assert result.history[-1]["val_auc"] == 1.0
 
 
 def test_checkpoint_is_reloaded_with_weights_only(monkeypatch):
