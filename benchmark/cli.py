@@ -96,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--reference", default="scratch_cnn", help="reference detector for mCE")
     r.add_argument(
+        "--dataset-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option of a registered dataset, e.g. --dataset-opt n_images=2400 --dataset-opt "
+        "patch=64 for 'default' (repeatable; `list` shows each dataset's options)",
+    )
+    r.add_argument(
         "--set",
         action="append",
         default=[],
@@ -131,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from benchmark.data import dataset_options
     from benchmark.registry import DATASETS, DETECTORS, list_datasets, list_detectors, plugin_errors
 
     names = list_detectors(args.pattern) if args.pattern else list_detectors()
@@ -141,10 +150,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("\ndatasets:")
     for name in list_datasets():
         print(f"  {name:26} {DATASETS.get(name).help}")
+        options = dataset_options(DATASETS.get(name).factory)
+        if options:
+            print(f"  {'':26} --dataset-opt: " + ", ".join(f"{k}={v}" for k, v in options.items()))
     print("  <folder>                   any folder with real/ and fake/ (see --dataset)")
     for label, err in plugin_errors().items():
         print(f"\nplugin failed to load: {label}: {err}", file=sys.stderr)
     return 0
+
+
+def _value(raw: str) -> Any:
+    """A command-line value: JSON when it parses (``3``, ``1e-3``, ``null``), else the string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def _overrides(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -154,11 +174,17 @@ def _overrides(items: list[str]) -> dict[str, dict[str, Any]]:
         det, dot, param = key.partition(".")
         if not sep or not dot:
             raise ValueError(f"--set expects DETECTOR.PARAM=VALUE, got {item!r}")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out.setdefault(det, {})[param] = value
+        out.setdefault(det, {})[param] = _value(raw)
+    return out
+
+
+def _dataset_options(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--dataset-opt expects KEY=VALUE, got {item!r}")
+        out[key] = _value(raw)
     return out
 
 
@@ -191,7 +217,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides=_overrides(args.set),
         quick=args.quick,
     )
-    dataset = load_dataset(args.dataset, seed=args.seed, quick=args.quick)
+    options = _dataset_options(args.dataset_opt)
+    dataset = load_dataset(args.dataset, seed=args.seed, quick=args.quick, **options)
     summary = dataset.summary()
     print(
         f"dataset {dataset.name} ({dataset.fingerprint}): "

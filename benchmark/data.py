@@ -17,6 +17,7 @@ Sub-folders below ``real/`` or ``fake/`` are walked; the first one is recorded a
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,12 +228,33 @@ def load_dataset(
 
     load_plugins()
     if name_or_path in DATASETS.names():
-        return DATASETS.get(name_or_path).factory(seed=seed, quick=quick, **options)
+        factory = DATASETS.get(name_or_path).factory
+        known = dataset_options(factory)
+        unknown = sorted(set(options) - set(known))
+        if unknown and known is not None:
+            raise ValueError(
+                f"dataset {name_or_path!r} has no option {', '.join(map(repr, unknown))}; "
+                f"its options: {', '.join(sorted(known)) or 'none'}"
+            )
+        return factory(seed=seed, quick=quick, **options)
     path = Path(name_or_path).expanduser()
     if path.exists() or "/" in name_or_path or name_or_path.startswith("."):
+        if options:
+            raise ValueError(
+                f"{path}: dataset options ({', '.join(sorted(options))}) apply only to "
+                "registered datasets, not to a folder"
+            )
         return load_folder(path, seed=seed)
     DATASETS.get(name_or_path)  # raises with a "did you mean"
     raise AssertionError  # unreachable
+
+
+def dataset_options(factory: Any) -> dict[str, Any] | None:
+    """A dataset factory's options beyond ``seed``/``quick`` with their defaults (None: any)."""
+    params = inspect.signature(factory).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name: p.default for p in params if p.name not in ("seed", "quick")}
 
 
 def cache_dir() -> Path:

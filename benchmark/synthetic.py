@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 VERSION = 2  # bump whenever the recipe changes: it is part of the cache key
 FAMILIES = ("gan_upsample", "splice", "resample_jpeg")
+DEFAULT_N_IMAGES, DEFAULT_PATCH = 1200, 128
 SPLIT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 # Not used: ``retina`` and ``cell`` carry ~100x less spectral energy above a quarter of the
 # sampling rate than the others (they were smoothed or up-sampled before shipping), so their
@@ -352,8 +353,8 @@ def default(
     *,
     seed: int = 0,
     quick: bool = False,
-    n_images: int = 1200,
-    patch: int = 128,
+    n_images: int = DEFAULT_N_IMAGES,
+    patch: int = DEFAULT_PATCH,
     cache: str | Path | None = None,
 ) -> Dataset:
     """Offline patches of shipped photos; fakes: GAN up-sampling, splice, resample + JPEG.
@@ -374,7 +375,9 @@ def default(
         raise ValueError(f"default dataset: n_images must be even and >= 60, got {n_images}")
     if patch % 16 or not 32 <= patch <= 160:
         raise ValueError(f"default dataset: patch must be a multiple of 16 in 32-160, got {patch}")
-    name = "default-quick" if quick else "default"
+    # a non-default size is a different benchmark: its name says so in every table
+    sized = (n_images, patch) != (DEFAULT_N_IMAGES, DEFAULT_PATCH)
+    name = "default-quick" if quick else f"default-n{n_images}-{patch}px" if sized else "default"
     key = hashlib.sha1(json.dumps([VERSION, seed, n_images, patch, _recipe_hash()]).encode())
     key = key.hexdigest()[:10]
     root = Path(cache) if cache is not None else cache_dir() / "datasets"

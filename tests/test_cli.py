@@ -81,6 +81,17 @@ def test_bad_dataset_path_is_a_clear_error(tmp_path, capsys):
     assert "fake" in capsys.readouterr().err
 
 
+def test_dataset_options_reach_the_dataset(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FAKEBENCH_CACHE", str(tmp_path / "cache"))
+    argv = ["run", "-d", "fft_spectrum", "--out", str(tmp_path / "runs"), "--results",
+            str(tmp_path / "results"), "--corruptions", "none", "--resolutions", "none",
+            "--no-timing", "--dataset-opt", "n_images=60", "--dataset-opt", "patch=32"]  # fmt: skip
+    assert main(argv) == 0
+    assert "dataset default-n60-32px" in capsys.readouterr().out
+    assert main([*argv, "--dataset-opt", "colour"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
 def test_predict_unknown_run_dir(tmp_path, capsys):
     assert main(["predict", str(tmp_path), "-d", "fft_spectrum", "x.png"]) == 2
     assert "no fitted" in capsys.readouterr().err

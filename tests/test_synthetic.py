@@ -166,6 +166,17 @@ def test_registered_as_default(cache: Path) -> None:
     assert ds.name == "default-quick" and ds.summary()["test"]["real"] > 0
 
 
+def test_size_options_by_name_and_in_the_dataset_name(cache: Path, tmp_path: Path) -> None:
+    ds = load_dataset("default", n_images=60, patch=32)
+    assert ds.name == "default-n60-32px" and sum(len(v) for v in ds.splits.values()) == 60
+    assert {s.load().shape for s in ds.test} == {(32, 32, 3)}
+    with pytest.raises(ValueError, match="no option 'size'.*n_images, patch"):
+        load_dataset("default", size=64)
+    (tmp_path / "real").mkdir()
+    with pytest.raises(ValueError, match="only to registered datasets"):
+        load_dataset(str(tmp_path), n_images=60)
+
+
 def test_datasets_folder_is_not_a_package(repo_root: Path) -> None:
     assert (repo_root / "datasets" / "README.md").is_file()
     assert (repo_root / "datasets" / "default.md").is_file()
