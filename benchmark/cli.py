@@ -7,6 +7,7 @@ the sub-commands, so ``list`` and ``--help`` answer instantly.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -57,7 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--results", type=Path, default=Path("results"), help="where leaderboard tables are written"
     )
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument(
+        "--seed",
+        default="0",
+        help="seed of the dataset split and of the detectors; several ('0,1,2' or '0-2') run "
+        "once per seed (tables under RESULTS/seed<N>/) and add leaderboard_seeds.{csv,md} with "
+        "mean, sd, min and max over seeds",
+    )
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     r.add_argument(
         "--quick", action="store_true", help="tiny dataset, 1 epoch, 32 px: a smoke test in seconds"
@@ -195,6 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.registry import list_detectors
 
     t0 = time.perf_counter()
+    seeds = parse_seeds(args.seed)
     names = list_detectors() if args.all else list_detectors(args.detectors)
     corruptions = [] if args.corruptions == "none" else parse_corruptions(args.corruptions)
     resolutions = [] if args.resolutions == "none" else parse_resolutions(args.resolutions)
@@ -203,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = harness.RunConfig(
         detectors=tuple(names),
         out=args.out,
-        seed=args.seed,
+        seed=seeds[0],
         device=args.device,
         corruptions=tuple(corruptions),
         severities=tuple(parse_severities(args.severities)),
@@ -218,21 +226,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         quick=args.quick,
     )
     options = _dataset_options(args.dataset_opt)
-    dataset = load_dataset(args.dataset, seed=args.seed, quick=args.quick, **options)
-    summary = dataset.summary()
-    print(
-        f"dataset {dataset.name} ({dataset.fingerprint}): "
-        + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
-    )
     print(
         f"{len(names)} detector(s): {', '.join(names)}; "
         f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
         f"{len(cfg.resolutions)} resolution(s)"
     )
+    boards, failed = [], []
+    for seed in seeds:
+        seed_cfg = dataclasses.replace(cfg, seed=seed)
+        dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
+        results = args.results if len(seeds) == 1 else args.results / f"seed{seed}"
+        board, outcomes = _run_one(seed_cfg, dataset, results, args.reference)
+        boards.append(board.assign(seed=seed))
+        failed += [(seed, o) for o in outcomes if not o.ok]
+    if len(seeds) > 1:
+        summary = report.seed_summary(boards)
+        paths = report.write_seed_summary(summary, args.results)
+        print(f"\nover seeds {', '.join(map(str, seeds))}:")
+        cols = ["detector", "n_seeds", "roc_auc_mean", "roc_auc_std", "roc_auc_min"]
+        print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(f"tables: {', '.join(str(p) for p in paths.values())}")
+    for seed, o in failed:
+        print(f"FAILED {o.name} (seed {seed}): {o.error}", file=sys.stderr)
+    print(f"wall time {time.perf_counter() - t0:.0f}s")
+    return 1 if failed else 0
+
+
+def _run_one(cfg: Any, dataset: Any, results: Path, reference: str) -> tuple[Any, list]:
+    """One seed: run, write its tables to ``results``, print its leaderboard."""
+    from benchmark import harness, report
+
+    summary = dataset.summary()
+    print(
+        f"dataset {dataset.name} ({dataset.fingerprint}), seed {cfg.seed}: "
+        + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
+    )
     run_dir, outcomes = harness.run(cfg, dataset, progress=_progress)
     rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
-    paths = report.write_tables(rows, timing, args.results, args.reference, title=dataset.name)
+    paths = report.write_tables(rows, timing, results, reference, title=dataset.name)
     board = report.leaderboard(rows, timing)
     for msg in report.shortcut_warnings(board):
         print(msg, file=sys.stderr)
@@ -243,11 +275,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(board[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\nrun folder: {harness.work_dir(cfg, dataset)}  (rows: {run_dir / 'rows.csv'})")
     print(f"tables: {', '.join(str(p) for p in paths.values())}")
-    failed = [o for o in outcomes if not o.ok]
-    for o in failed:
-        print(f"FAILED {o.name}: {o.error}", file=sys.stderr)
-    print(f"wall time {time.perf_counter() - t0:.0f}s")
-    return 1 if failed else 0
+    return board, outcomes
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0"``, ``"0,1,2"``, ``"0-4"`` or a mix -> unique non-negative seeds, in order."""
+    out: list[int] = []
+    for item in text.split(","):
+        lo, dash, hi = item.strip().partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()) or (dash and int(hi) < int(lo)):
+            raise ValueError(f"--seed: bad item {item!r} in {text!r}; use e.g. 0, 0,1,2 or 0-4")
+        out += [s for s in range(int(lo), int(hi or lo) + 1) if s not in out]
+    return out
 
 
 def _progress(msg: str) -> None:

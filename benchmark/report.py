@@ -131,7 +131,7 @@ def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     part = vals[
         vals["condition"].str.startswith("res")
         if kind == "resolution"
-        else (vals["corruption"].fillna("") != "")
+        else (vals["corruption"].astype(object).fillna("") != "")
     ]
     clean = vals[vals["condition"] == "clean"].set_index(["detector", "dataset", "metric"])["value"]
     cols = [
@@ -188,8 +188,8 @@ def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
                     "value"
                 ].mean(),
                 "relative_auc_drop": (clean_auc - mean_auc) / clean_auc if clean_auc else np.nan,
-                "mCE": np.nanmean(ces) if ces else np.nan,
-                "relative_mCE": np.nanmean(rces) if rces else np.nan,
+                "mCE": _nanmean(ces),
+                "relative_mCE": _nanmean(rces),
                 "reference": reference,
                 "n_conditions": len(g),
             }
@@ -217,6 +217,66 @@ def write_tables(
         results_dir / "leaderboard.md", markdown(board, robust, resol, summary, timing, title)
     )
     return paths
+
+
+SEED_METRICS = ("roc_auc", "average_precision", "eer", "accuracy", "accuracy_tuned")
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean ignoring NaN; NaN (without numpy's empty-slice warning) when nothing is left."""
+    arr = np.asarray(values, dtype=float)
+    return float(arr[~np.isnan(arr)].mean()) if (~np.isnan(arr)).any() else float("nan")
+
+
+def seed_summary(boards: list[pd.DataFrame]) -> pd.DataFrame:
+    """Mean, sd, min and max over seeds of each detector × dataset's test metrics.
+
+    ``boards`` are ``leaderboard`` tables with a ``seed`` column. ``n_seeds`` counts the seeds
+    with a score; a failed seed is left out of the statistics and counted in ``failed_seeds``.
+    """
+    both = pd.concat(boards, ignore_index=True)
+    metrics = [m for m in SEED_METRICS if m in both] + sorted(
+        c for c in both.columns if c.startswith("auc_")
+    )
+    groups = both.groupby(["detector", "dataset"], sort=False)
+    stats = groups[metrics].agg(["mean", "std", "min", "max"])
+    stats.columns = [f"{m}_{stat}" for m, stat in stats.columns]
+    out = pd.DataFrame(
+        {
+            "n_seeds": groups["roc_auc"].count(),
+            "failed_seeds": groups["status"].agg(lambda st: int((st == "failed").sum())),
+            "seeds": groups["seed"].agg(lambda ss: ",".join(map(str, sorted(ss)))),
+        }
+    ).join(stats)
+    out = out.reset_index()
+    return out.sort_values(["dataset", "roc_auc_mean"], ascending=[True, False], na_position="last")
+
+
+def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Path]:
+    """``leaderboard_seeds.csv`` and a ``.md`` with mean ± sd (min–max) per metric."""
+    results_dir = Path(results_dir)
+    view = summary[["detector", "dataset", "n_seeds", "failed_seeds"]].copy()
+    for m in [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]:
+        view[m] = [
+            "" if pd.isna(mu) else f"{mu:.3f} ± {sd:.3f} ({lo:.3f}–{hi:.3f})"
+            if pd.notna(sd)
+            else f"{mu:.3f}"
+            for mu, sd, lo, hi in summary[[f"{m}_{k}" for k in ("mean", "std", "min", "max")]]
+            .itertuples(index=False)
+        ]  # fmt: skip
+    text = "\n".join(
+        [
+            "# fakebench leaderboard over seeds\n",
+            f"Seeds {summary['seeds'].iloc[0] if len(summary) else ''}: each seed re-draws the "
+            "dataset split (and, for the default dataset, its images) and re-initialises the "
+            "detectors. Test split, mean ± sample sd (min–max); per-seed tables in seed<N>/.\n",
+            _md(view),
+        ]
+    )
+    return {
+        "seeds": atomic_write_csv(results_dir / "leaderboard_seeds.csv", summary),
+        "seeds_markdown": atomic_write_text(results_dir / "leaderboard_seeds.md", text),
+    }
 
 
 def _md(frame: pd.DataFrame) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from benchmark.cli import main
+from benchmark.cli import main, parse_seeds
 
 
 @pytest.mark.slow
@@ -90,6 +92,35 @@ def test_dataset_options_reach_the_dataset(tmp_path, capsys, monkeypatch):
     assert "dataset default-n60-32px" in capsys.readouterr().out
     assert main([*argv, "--dataset-opt", "colour"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_several_seeds_give_per_seed_tables_and_a_summary(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FAKEBENCH_CACHE", str(tmp_path / "cache"))
+    results = tmp_path / "results"
+    argv = ["run", "-d", "fft_spectrum", "--quick", "--seed", "3,5", "--out",
+            str(tmp_path / "runs"), "--results", str(results), "--corruptions", "none",
+            "--resolutions", "none", "--no-timing"]  # fmt: skip
+    assert main(argv) == 0
+    assert (results / "seed3" / "leaderboard.csv").is_file()
+    assert (results / "seed5" / "leaderboard.csv").is_file()
+    summary = pd.read_csv(results / "leaderboard_seeds.csv")
+    assert summary["n_seeds"].tolist() == [2] and summary["seeds"].tolist() == ["3,5"]
+    per_seed = [pd.read_csv(results / f"seed{s}" / "leaderboard.csv")["roc_auc"][0] for s in (3, 5)]
+    assert summary["roc_auc_mean"][0] == pytest.approx(sum(per_seed) / 2)
+    assert {p.name.split("-seed")[1] for p in (tmp_path / "runs").iterdir()} == {"3-none", "5-none"}
+
+
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=6, unique=True))
+def test_parse_seeds_reads_lists_and_ranges(seeds):
+    assert parse_seeds(",".join(map(str, seeds))) == seeds
+    lo, hi = min(seeds), max(seeds)
+    assert parse_seeds(f"{lo}-{hi}") == list(range(lo, hi + 1))
+
+
+@pytest.mark.parametrize("bad", ["", "a", "3-1", "-1", "1,,2", "1-"])
+def test_parse_seeds_rejects_junk(bad):
+    with pytest.raises(ValueError, match="--seed"):
+        parse_seeds(bad)
 
 
 def test_predict_unknown_run_dir(tmp_path, capsys):

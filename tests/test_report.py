@@ -67,3 +67,26 @@ def test_csv_keeps_parameter_counts_exact(tmp_path):
     path = atomic_write_csv(tmp_path / "t.csv", pd.DataFrame({"value": [16872386.0, 0.123456789]}))
     back = pd.read_csv(path)["value"]
     assert back[0] == 16872386 and back[1] == pytest.approx(0.123456789, abs=1e-10)
+
+
+def _board(seed: int, auc: float, status: str = "ok") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"detector": ["a", "b"], "dataset": "d", "status": ["ok", status],
+         "roc_auc": [auc, auc - 0.1 if status == "ok" else float("nan")],
+         "accuracy": [0.6, 0.5], "auc_splice": [0.5, 0.4], "seed": seed}
+    )  # fmt: skip
+
+
+def test_seed_summary_statistics_and_failed_seeds(tmp_path):
+    summary = report.seed_summary([_board(0, 0.8), _board(1, 0.7), _board(2, 0.9, "failed")])
+    a, b = (summary.set_index("detector").loc[k] for k in ("a", "b"))
+    assert a["n_seeds"] == 3 and a["failed_seeds"] == 0 and a["seeds"] == "0,1,2"
+    assert a["roc_auc_mean"] == pytest.approx(0.8) and a["roc_auc_std"] == pytest.approx(0.1)
+    assert (a["roc_auc_min"], a["roc_auc_max"]) == (0.7, 0.9)
+    assert b["n_seeds"] == 2 and b["failed_seeds"] == 1
+    assert b["roc_auc_mean"] == pytest.approx(0.65)  # the failed seed is left out
+    assert a["auc_splice_mean"] == pytest.approx(0.5)
+    paths = report.write_seed_summary(summary, tmp_path)
+    md = paths["seeds_markdown"].read_text()
+    assert "0.800 ± 0.100 (0.700–0.900)" in md and "nan" not in md
+    assert pd.read_csv(paths["seeds"])["n_seeds"].tolist() == [3, 2]
