@@ -7,7 +7,7 @@ a work folder keyed by (dataset fingerprint, seed, training mode):
 
     <out>/<dataset>-<fingerprint>-seed<seed>-<train_aug>/
         detectors/<detector>/        fitted state + fit.json (threshold, train seconds, ...)
-        predictions/<detector>/<condition>.npz   cached test scores per condition
+        predictions/<detector>/<params key>/<condition>.npz   cached test scores of that fit
         timing/<detector>.json       cached timing rows
         runs/<run_id>/rows.csv       this invocation's tidy long table
 
@@ -96,7 +96,10 @@ def build_detector(name: str, cfg: RunConfig) -> Any:
 
 
 def params_key(det: Any) -> str:
+    """Cache key of a fit: the detector's parameters, plus its ``fit_version`` when set."""
     blob = json.dumps(det.get_params(), sort_keys=True, default=str)
+    if getattr(det, "fit_version", None) is not None:
+        blob += f"|fit_version={det.fit_version}"
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
@@ -239,7 +242,8 @@ def evaluate_detector(
                 target_size=target,
             )
             t0 = time.perf_counter()
-            scores = cached_scores(det, samples, wdir / "predictions" / name / f"{cond.key}.npz")
+            cache = wdir / "predictions" / name / info["params_key"] / f"{cond.key}.npz"
+            scores = cached_scores(det, samples, cache)  # keyed by the fit: a refit re-scores
             progress(f"{name}: {cond.key} scored in {time.perf_counter() - t0:.1f}s")
             _metric_rows(
                 writer,

@@ -92,6 +92,9 @@ class BaseDetector:
     """
 
     meta: ClassVar[DetectorMeta]  # set per instance by ``create_detector``
+    #: Bump when a code change alters what ``fit`` learns from the same parameters: the
+    #: harness keys cached fits by parameters and this number, so old fits are not reused.
+    fit_version: ClassVar[int | None] = None
 
     # -- scikit-learn style parameters ---------------------------------------------------
     @classmethod

@@ -54,5 +54,10 @@ def test_trained_once_scored_per_condition(tmp_path, tiny_dataset):
         assert fit["threshold_rule"] == "max_f1"
         tuned = pd.read_csv(run_dir / "rows.csv").query("metric == 'threshold_tuned'")["value"]
         assert set(tuned) == {fit["threshold"]}
+        # a new fit_version (code that learns differently) is never served an old fit
+        Counting.fit_version = 2
+        harness.run(cfg, tiny_dataset)
+        assert CALLS == {"fit": 2, "predict": 9 + 8}  # refitted, so validation + 7 re-scored
     finally:
         registry.DETECTORS.remove("zz_count")
+        Counting.fit_version = None

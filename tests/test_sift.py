@@ -95,7 +95,21 @@ def test_learns_and_is_deterministic(name, kw) -> None:
     np.testing.assert_allclose(pa, pb)
     if not kw:  # vlad (an option, not registered: it scored worse) only has to be deterministic
         assert roc_auc_score([s.label for s in test], pa) > 0.7
-    assert a.n_parameters() > 0 and a.selected_["val_auc"] == a.selected_["val_auc"]
+    assert a.n_parameters() > a.codebook_.cluster_centers_.size  # classifier counted too
+    assert a.selected_["val_auc"] == a.selected_["val_auc"]
+
+
+def test_svm_probabilities_keep_the_order_of_its_decision_function() -> None:
+    """Platt scaling on validation: never an inverted sigmoid (it was, with CV on train)."""
+    from sklearn.metrics import roc_auc_score
+
+    train, val = _split(24, 0, "t"), _split(12, 1, "v")
+    det = create_detector("sift_svm", **FAST).fit(train, val)
+    decision = det.model_.calibrated_classifiers_[0].estimator.decision_function(det._features(val))
+    proba = det.predict_proba(val)[:, 1]
+    assert np.all(np.diff(proba[np.argsort(decision, kind="stable")]) >= 0)
+    y = [s.label for s in val]
+    assert roc_auc_score(y, proba) == pytest.approx(det.selected_["val_auc"])
 
 
 def test_bad_options_fail_clearly() -> None:
