@@ -13,7 +13,13 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from benchmark import harness
+    from benchmark.data import Dataset
 
 EPILOG = """examples:
   python -m benchmark list
@@ -252,7 +258,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _run_one(cfg: Any, dataset: Any, results: Path, reference: str) -> tuple[Any, list]:
+def _run_one(
+    cfg: harness.RunConfig, dataset: Dataset, results: Path, reference: str
+) -> tuple[pd.DataFrame, list[harness.DetectorOutcome]]:
     """One seed: run, write its tables to ``results``, print its leaderboard."""
     from benchmark import harness, report
 

@@ -261,6 +261,8 @@ class SiftBoVW(BaseDetector):
     # -- cost ------------------------------------------------------------------------------
     def n_parameters(self) -> int:
         """Codebook entries plus the classifier's stored numbers (support vectors or nodes)."""
+        from sklearn.frozen import FrozenEstimator
+
         n = int(self.codebook_.cluster_centers_.size)
         est = self.model_
         while True:  # unwrap calibration, freezing and pipelines down to the SVC or forest
@@ -268,7 +270,7 @@ class SiftBoVW(BaseDetector):
                 est = est.calibrated_classifiers_[0].estimator
             elif hasattr(est, "steps"):
                 est = est.steps[-1][1]
-            elif type(est).__name__ == "FrozenEstimator":
+            elif isinstance(est, FrozenEstimator):
                 est = est.estimator
             else:
                 break
