@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from benchmark import progress
 from benchmark.data import Sample
 from benchmark.protocol import BaseDetector, NotFittedError
 from detectors.deep.preprocess import (  # noqa: F401 - re-exported: the public API
@@ -232,17 +233,10 @@ def train_model(
                 "seconds": time.perf_counter() - t0,
             }
             result.history.append(row)
-            log.info(
-                "%s epoch %d/%d: train_loss=%.4f val_loss=%.4f val_acc=%.3f val_auc=%.3f (%.1fs)%s",
-                desc,
-                epoch,
-                epochs,
-                train_loss,
-                val_loss,
-                val_acc,
-                val_auc,
-                row["seconds"],
-                " *best" if improved else "",
+            progress.report(
+                f"{desc} epoch {epoch}/{epochs}: train_loss={train_loss:.4f} "
+                f"val_loss={val_loss:.4f} val_acc={val_acc:.3f} val_auc={val_auc:.3f} "
+                f"({row['seconds']:.1f}s){' *best' if improved else ''}"
             )
             if not np.isfinite(train_loss):
                 log.warning("%s: training loss is not finite at epoch %d; stopping", desc, epoch)
