@@ -34,6 +34,11 @@ def folder_dataset(tmp_path_factory):
     return root
 
 
+def _argv(dataset, out, results) -> list[str]:
+    return ["run", "-d", "fft_spectrum", "--dataset", str(dataset), "--out", str(out),
+            "--results", str(results), *FAST]  # fmt: skip
+
+
 COLS = ["dataset", "detector", "train_aug", "seed", "condition", "split", "subset", "metric",
         "value", "run_id"]  # fmt: skip
 
@@ -113,8 +118,7 @@ def test_a_folder_with_tables_but_no_rows_is_refused(tmp_path, capsys, folder_da
     pub = tmp_path / "results" / folder_dataset.name
     pub.mkdir(parents=True)
     (pub / "leaderboard.csv").write_text("old\n")
-    argv = ["run", "-d", "fft_spectrum", "--dataset", str(folder_dataset),
-            "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "results"), *FAST]  # fmt: skip
+    argv = _argv(folder_dataset, tmp_path / "runs", tmp_path / "results")
     assert main(argv) != 0
     assert "refusing to overwrite" in capsys.readouterr().err
     assert (pub / "leaderboard.csv").read_text() == "old\n"
@@ -123,8 +127,7 @@ def test_a_folder_with_tables_but_no_rows_is_refused(tmp_path, capsys, folder_da
 def test_written_tables_are_world_readable(tmp_path, folder_dataset):
     old = os.umask(0o022)
     try:
-        argv = ["run", "-d", "fft_spectrum", "--dataset", str(folder_dataset),
-                "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), *FAST]  # fmt: skip
+        argv = _argv(folder_dataset, tmp_path / "runs", tmp_path / "res")
         assert main(argv) == 0
     finally:
         os.umask(old)
@@ -135,8 +138,7 @@ def test_written_tables_are_world_readable(tmp_path, folder_dataset):
 def test_report_accepts_a_run_folder_a_rows_file_and_a_results_folder(
     tmp_path, capsys, folder_dataset
 ):
-    argv = ["run", "-d", "fft_spectrum", "--dataset", str(folder_dataset),
-            "--out", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), *FAST]  # fmt: skip
+    argv = _argv(folder_dataset, tmp_path / "runs", tmp_path / "res")
     assert main(argv) == 0
     work = next((tmp_path / "runs").iterdir())
     run = next((work / "runs").iterdir())
