@@ -322,4 +322,3 @@ def forest_fake_proba(forest: Any, x: np.ndarray) -> np.ndarray:
         total += tree.tree_.predict(x32).reshape(len(x32), -1)[:, : forest.n_classes_]
     proba = total / len(forest.estimators_)
     return proba[:, list(forest.classes_).index(1)]
-
