@@ -350,7 +350,8 @@ def _run_one(
     else:
         tables = publish.dataset_folder(results, dataset.name, cfg.seed)
         try:
-            publish.publish(rows, timing, tables, reference, title=dataset.name)
+            scores = publish.read_scores(run_dir / "scores.csv")
+            publish.publish(rows, timing, tables, reference, title=dataset.name, scores=scores)
         except publish.PublishError as exc:  # keep this run's tables; say how to publish them
             report.write_tables(rows, timing, run_dir / "tables", reference, title=dataset.name)
             raise publish.PublishError(

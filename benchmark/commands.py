@@ -99,8 +99,15 @@ def rebuild_report(source: Path, results: Path | None, reference: str) -> list[P
     if results is None:
         return list(report.write_tables(rows, timing, folder / "tables", reference).values())
     paths: list[Path] = []
+    scores_file = folder / publish.SCORES_FILE
+    scores = publish.read_scores(scores_file) if scores_file.is_file() else None
     for (dataset, seed), part in rows.groupby(["dataset", "seed"]):
         target = publish.dataset_folder(results, str(dataset), int(seed))
         part_timing = timing[timing["detector"].isin(part["detector"])] if len(timing) else timing
-        paths += publish.publish(part, part_timing, target, reference, title=str(dataset)).values()
+        part_scores = None
+        if scores is not None:
+            part_scores = scores[(scores["dataset"] == dataset) & (scores["seed"] == seed)]
+        paths += publish.publish(
+            part, part_timing, target, reference, title=str(dataset), scores=part_scores
+        ).values()
     return paths + list(publish.write_index(results).values())

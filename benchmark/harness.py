@@ -273,6 +273,9 @@ def evaluate_detector(
             cache = wdir / "predictions" / name / info["params_key"] / f"{cond.key}.npz"
             scores = cached_scores(det, samples, cache)  # keyed by the fit: a refit re-scores
             cell(cond.key, f"{cond.key} scored in {time.perf_counter() - t0:.1f}s")
+            if cond.kind == "clean":  # per-image scores: curves, intervals, paired tests
+                where = base | {"condition": cond.key}
+                writer.add_scores(where, samples, scores, info["threshold"])
             _metric_rows(
                 writer,
                 base | cond.as_row() | {"condition": cond.key},

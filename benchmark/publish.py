@@ -7,6 +7,7 @@ Layout of a results folder (``results/`` by default)::
         <dataset>/
             rows.csv                 the published long table; every row carries its run id
             timing.csv               published timing rows
+            scores.csv               every clean test image's score per detector
             leaderboard.{csv,md}, robustness.csv, robustness_summary.csv, resolution.csv
                                      re-derived from rows.csv + timing.csv at every publish
             seeds/seed<N>/...        runs with another seed than 0, same layout
@@ -36,6 +37,7 @@ GROUP_KEY = ("dataset", "detector", "train_aug", "tuning", "seed", "condition")
 TIMING_KEY = ("detector", "device")
 ROWS_FILE = "rows.csv"
 TIMING_FILE = "timing.csv"
+SCORES_FILE = "scores.csv"  # clean test score of every image, per detector (same upsert key)
 
 
 class PublishError(ValueError):
@@ -94,7 +96,11 @@ def _read(path: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
-        return report.load_rows(path) if path.name == ROWS_FILE else pd.read_csv(path)
+        if path.name == ROWS_FILE:
+            return report.load_rows(path)
+        if path.name == SCORES_FILE:
+            return read_scores(path)
+        return pd.read_csv(path)
     except pd.errors.EmptyDataError:  # a run without timing writes a table with no columns
         return None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -104,14 +110,21 @@ def _read(path: Path) -> pd.DataFrame | None:
         ) from exc
 
 
+def read_scores(path: Path) -> pd.DataFrame:
+    """A ``scores.csv`` with ids and groups kept as text."""
+    text = {"sample_id": str, "group": str, "family": str, "condition": str}
+    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+
+
 def publish(
     rows: pd.DataFrame,
     timing: pd.DataFrame,
     folder: Path,
     reference: str,
     title: str = "",
+    scores: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
-    """Upsert ``rows``/``timing`` into ``folder`` and re-derive its tables from the result."""
+    """Upsert ``rows``/``timing``/``scores`` into ``folder``; re-derive its tables from them."""
     folder = Path(folder)
     published = _read(folder / ROWS_FILE)
     if published is None and (folder / "leaderboard.csv").is_file():
@@ -123,6 +136,9 @@ def publish(
     merged = upsert_rows(published, rows)
     merged_timing = upsert_timing(_read(folder / TIMING_FILE), timing)
     paths = {"rows": atomic_write_csv(folder / ROWS_FILE, merged)}
+    if scores is not None and not scores.empty:
+        merged_scores = upsert_rows(_read(folder / SCORES_FILE), scores)
+        paths["scores"] = atomic_write_csv(folder / SCORES_FILE, merged_scores)
     paths |= report.write_tables(merged, merged_timing, folder, reference, title=title)
     return paths
 

@@ -84,6 +84,9 @@ def test_partial_runs_keep_every_published_row(tmp_path, folder_dataset, monkeyp
     pub = tmp_path / "results" / folder_dataset.name
     first = pd.read_csv(pub / "rows.csv")
     assert set(first["detector"]) == {"fft_spectrum", "metadata_baseline"}
+    scores = publish.read_scores(pub / "scores.csv")  # every clean test image, per detector
+    assert scores.groupby("detector")["sample_id"].nunique().tolist() == [8, 8]
+    assert scores["score"].between(0, 1).all() and set(scores["label"]) == {0, 1}
 
     # a partial run (one detector, clean only) replaces only its own clean rows
     assert main([*base, "-d", "fft_spectrum", "--corruptions", "none"]) == 0
