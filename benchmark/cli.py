@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list detectors and datasets")
     ls.add_argument("pattern", nargs="?", default=None, help="wildcard filter, e.g. 'sift_*'")
+    ls.add_argument(
+        "--references", action="store_true", help="print the full reference of every cited work"
+    )
 
     r = sub.add_parser(
         "run",
@@ -204,6 +207,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from benchmark.data import dataset_options
     from benchmark.registry import DATASETS, DETECTORS, list_datasets, list_detectors, plugin_errors
 
+    if args.references:
+        from benchmark.references import REFERENCES
+
+        for ref in REFERENCES.values():
+            print(f"{ref.short}: {ref.full}")
+        return 0
     names = list_detectors(args.pattern) if args.pattern else list_detectors()
     print(f"{'detector':28} {'family':10} {'input':6} paper")
     for name in names:
@@ -216,6 +225,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if options:
             print(f"  {'':26} --dataset-opt: " + ", ".join(f"{k}={v}" for k, v in options.items()))
     print("  <folder>                   any folder with real/ and fake/ (see --dataset)")
+    print("\nfull references: python -m benchmark list --references (or README, References)")
     for label, err in plugin_errors().items():
         print(f"\nplugin failed to load: {label}: {err}", file=sys.stderr)
     return 0
