@@ -5,8 +5,9 @@ Both follow Hendrycks & Dietterich 2019 (``make_imagenet_c.py`` as packaged in
 scale) -> float image in [0, 1]`` implementations, wrapped into checked corruptions there.
 
 * Zoom blur averages the image with centre crops of itself enlarged by each factor of the level
-  (``scipy.ndimage.zoom``, order 1, as the reference): it is deterministic and reproduces the
-  reference to within a grey level at any size, since zoom factors are size-free.
+  (the reference's ``scipy.ndimage.zoom`` mapping, order 1, done by ``cv2.warpAffine``): it is
+  deterministic and size-free, and at 224 px within a grey level of the reference on all but
+  one value in 1.5 million (2 levels there; we round where the reference truncates).
 * Glass blur blurs, locally shuffles pixels, and blurs again. The reference shuffles with a
   per-pixel Python loop (about 0.8 s per 224-px image, tens of seconds at 1024 px): every
   interior pixel, in descending raster order, "swaps" with the pixel at a random offset in
@@ -70,14 +71,21 @@ def _shuffle_sources(shape: tuple[int, int], delta: int, rng: np.random.Generato
 
 def _clipped_zoom(f: np.ndarray, factor: float) -> np.ndarray:
     """ImageNet-C's ``clipped_zoom``: the centre ``1 / factor`` crop enlarged by ``factor``
-    (linear, corners aligned), cut to the image's size from the top-left."""
-    from scipy.ndimage import zoom
+    with ``scipy.ndimage.zoom`` (linear, corners aligned), cut to the image's size from the
+    top-left. The same mapping as one ``cv2.warpAffine`` that computes only the kept part: 8x
+    faster than scipy, and within a grey level of it (OpenCV rounds coordinates to 1/32 px)."""
+    import cv2
 
     h, w = f.shape[:2]
     ch, cw = int(np.ceil(h / factor)), int(np.ceil(w / factor))
     top, left = (h - ch) // 2, (w - cw) // 2
-    crop = f[top : top + ch, left : left + cw]
-    return zoom(crop, (factor, factor, 1), order=1)[:h, :w]
+    # scipy's zoomed size, and its corner-aligned map from output to input coordinates
+    oh, ow = round(ch * factor), round(cw * factor)
+    sy, sx = (ch - 1) / max(oh - 1, 1), (cw - 1) / max(ow - 1, 1)
+    m = np.array([[sx, 0, left], [0, sy, top]], np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    out = cv2.warpAffine(f, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(f.shape)
 
 
 def zoom_factors(c: tuple) -> np.ndarray:
@@ -92,6 +100,5 @@ def zoom_blur(x: np.ndarray, c: tuple, rng: np.random.Generator, s: float) -> np
     factors = zoom_factors(c)
     out = f.copy()
     for factor in factors:
-        layer = _clipped_zoom(f, factor)
-        out[: layer.shape[0], : layer.shape[1]] += layer  # a tiny image can zoom short of size
+        out += _clipped_zoom(f, factor)
     return out / (len(factors) + 1)
