@@ -61,17 +61,27 @@ def frost_photographs() -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def frost_layer(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``(h, w, 3)`` float32 crop of a frost photograph (0-255), cut as the reference
-    cuts it for this image's 224-px version and resized to ``h`` x ``w``."""
+@functools.lru_cache(maxsize=8)
+def _enlarged(index: int, rh: int, rw: int) -> np.ndarray:
+    """Frost photograph ``index`` enlarged as the reference does for an ``rh`` x ``rw`` image
+    (bicubic); cached, as most images of a run share one shape."""
     import cv2
 
-    photo = frost_photographs()[int(rng.integers(len(FILES)))]
-    rh, rw = reference_shape(h, w)
+    photo = frost_photographs()[index]
     fh, fw = photo.shape[:2]
     # the reference's four cases reduce to this: enlarge until the crop fits, then 10% more
     f = 1.1 * max(1.0, rh / fh, rw / fw)
     big = cv2.resize(photo, (math.ceil(fw * f), math.ceil(fh * f)), interpolation=cv2.INTER_CUBIC)
+    big.flags.writeable = False  # shared by every call: crops are copied
+    return big
+
+
+def frost_layer(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``(h, w, 3)`` float32 crop of a frost photograph (0-255), cut as the reference
+    cuts it for this image's 224-px version and resized to ``h`` x ``w``."""
+    index = int(rng.integers(len(FILES)))
+    rh, rw = reference_shape(h, w)
+    big = _enlarged(index, rh, rw)
     top = int(rng.integers(0, max(1, big.shape[0] - rh)))
     left = int(rng.integers(0, max(1, big.shape[1] - rw)))
     crop = big[top : top + rh, left : left + rw].astype(np.float32)
