@@ -79,7 +79,7 @@ def _enlarged(index: int, rh: int, rw: int) -> np.ndarray:
 def frost_layer(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     """A random ``(h, w, 3)`` float32 crop of a frost photograph (0-255), cut as the reference
     cuts it for this image's 224-px version and resized to ``h`` x ``w``."""
-    index = int(rng.integers(len(FILES)))
+    index = int(rng.integers(len(frost_photographs())))  # fails clearly without them
     rh, rw = reference_shape(h, w)
     big = _enlarged(index, rh, rw)
     top = int(rng.integers(0, max(1, big.shape[0] - rh)))

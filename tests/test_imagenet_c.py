@@ -168,6 +168,7 @@ def test_frost_without_the_photographs_names_the_fix(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(importlib.metadata, "files", missing)
     frost.frost_photographs.cache_clear()
+    frost._enlarged.cache_clear()
     try:
         with pytest.raises(RuntimeError, match="pip install --no-deps imagecorruptions==1.1.2"):
             C.corrupt(np.zeros((32, 32, 3), np.uint8), "frost", 1, 0)
