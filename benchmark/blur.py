@@ -64,8 +64,10 @@ def _shuffle_sources(shape: tuple[int, int], delta: int, rng: np.random.Generato
     # visited earlier = a larger flat index: such a partner already holds its new value
     chained = visited[target] & (target > np.arange(h * w))
     node = np.arange(h * w)
-    while (step := chained[node]).any():  # chains only climb, so this ends
-        node = np.where(step, target[node], node)
+    active = np.flatnonzero(chained)
+    while active.size:  # chains only climb, so this ends; most are one link long
+        node[active] = target[node[active]]
+        active = active[chained[node[active]]]
     return target[node]
 
 
