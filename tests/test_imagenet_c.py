@@ -68,7 +68,7 @@ DETERMINISTIC = {
 # severity 1 wets a few spots, about 35% relative spread per image), few enough for seconds.
 IMAGES: dict[str, tuple[int, ...]] = {
     "frost": (160,) * 5,
-    "spatter": (240, 48, 24, 24, 16),
+    "spatter": (240, 64, 24, 24, 16),
     "fog": (80,) * 5,
     "snow": (12,) * 5,
     "motion_blur": (12,) * 5,
