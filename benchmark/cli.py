@@ -99,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--corruptions",
         default="default",
-        help="'default' (a subset that fits the time budget), 'all', 'none' or a list",
+        help="'default' (a subset that fits the time budget), 'all', 'none', 'imagenet-c' "
+        "(ImageNet-C's 15), 'imagenet-c-extra' (its 4 held-out ones) or a comma list of names, "
+        "wildcards, families and those groups",
     )
     r.add_argument("--severities", default="1,3,5", help="e.g. 1-5 or 1,3,5")
     r.add_argument(

@@ -151,15 +151,26 @@ def parse_resolutions(text: str) -> list[int]:
     return sorted(out)
 
 
+# Named groups: ImageNet-C's 15 (Hendrycks & Dietterich 2019, the corruptions of its mCE) and its
+# 4 held-out ones, in the paper's order, so an mCE table can be read beside ImageNet-C's.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "imagenet-c": C.IMAGENET_C_15,
+    "imagenet-c-extra": C.IMAGENET_C_EXTRA,
+}
+
+
 def parse_corruptions(text: str) -> list[str]:
     """``"all"``, ``"default"``, ``"none"``, or a comma list of names, fnmatch wildcards
-    (``"*blur"``) and family names (``"external"``) -> corruption names, in the order given."""
+    (``"*blur"``), family names (``"external"``) and groups (``"imagenet-c"``: ImageNet-C's 15;
+    ``"imagenet-c-extra"``: its 4 held-out ones) -> corruption names, in the order given."""
     keyword = text.strip().lower() if isinstance(text, str) else ""
     if keyword in ("all", "default", "none"):
         return {"all": list(C.ALL), "default": list(C.DEFAULT_SUBSET), "none": []}[keyword]
     out: list[str] = []
     for item in _items(text, "corruptions"):
-        if item in C.FAMILIES:
+        if item.lower() in GROUPS:
+            names = list(GROUPS[item.lower()])
+        elif item in C.FAMILIES:
             names = [n for n in C.ALL if C.TABLES[n].family == item]
         elif any(ch in item for ch in "*?["):
             names = C.list_corruptions(item)

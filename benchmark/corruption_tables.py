@@ -48,6 +48,18 @@ TABLES: dict[str, Table] = {
     "motion_blur": Table(
         "corruption", ((10, 3), (15, 5), (15, 8), (15, 12), (20, 15)), IMAGENET_C, 224
     ),
+    # glass: (sigma, max shift, rounds); zoom: np.arange(1, stop, step) as (stop, step)
+    "glass_blur": Table(
+        "corruption",
+        ((0.7, 1, 2), (0.9, 2, 1), (1, 2, 3), (1.1, 3, 2), (1.5, 4, 2)),
+        IMAGENET_C,
+        224,
+    ),
+    "zoom_blur": Table(
+        "corruption",
+        ((1.11, 0.01), (1.16, 0.01), (1.21, 0.02), (1.26, 0.02), (1.31, 0.03)),
+        IMAGENET_C,
+    ),
     "df_gaussian_blur": Table("corruption", (7, 9, 13, 17, 21), DEEPERFORENSICS, 256),
     "jpeg": Table("corruption", (25, 18, 15, 10, 7), IMAGENET_C),
     "pixelate": Table("corruption", (0.6, 0.5, 0.4, 0.3, 0.25), IMAGENET_C),
@@ -56,6 +68,8 @@ TABLES: dict[str, Table] = {
     "contrast": Table("colour", (0.4, 0.3, 0.2, 0.1, 0.05), IMAGENET_C),
     "df_contrast": Table("colour", (0.85, 0.725, 0.6, 0.475, 0.35), DEEPERFORENSICS),
     "saturation": Table("colour", (0.4, 0.3, 0.2, 0.1, 0.0), DEEPERFORENSICS),
+    # HSV saturation * c[0] + c[1]: severities 1-2 desaturate, 3-5 over-saturate
+    "saturate": Table("colour", ((0.3, 0), (0.1, 0), (2, 0), (5, 0.1), (20, 0.2)), IMAGENET_C),
     "elastic_transform": Table(
         "distortion", (12.5, 16.25, 21.25, 25.0, 30.0), IMAGECORRUPTIONS, 224
     ),
@@ -76,6 +90,23 @@ TABLES: dict[str, Table] = {
         IMAGENET_C,
         224,
     ),
+    # frost: (image weight, frost weight); spatter: (mean, std, blur sigma, threshold,
+    # strength, mud?)
+    "frost": Table(
+        "external", ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75)), IMAGENET_C, 224
+    ),
+    "spatter": Table(
+        "external",
+        (
+            (0.65, 0.3, 4, 0.69, 0.6, 0),
+            (0.65, 0.3, 3, 0.68, 0.6, 0),
+            (0.65, 0.3, 2, 0.68, 0.5, 0),
+            (0.65, 0.3, 1, 0.65, 1.5, 1),
+            (0.67, 0.4, 1, 0.65, 1.5, 1),
+        ),
+        IMAGENET_C,
+        224,
+    ),
     "rain": Table(
         "external",
         (
@@ -89,6 +120,28 @@ TABLES: dict[str, Table] = {
         224,
     ),
 }
+
+
+# Hendrycks & Dietterich 2019, ImageNet-C: the 15 corruptions of the benchmark (its mCE) and
+# the 4 held out for validation, in the paper's order; "jpeg" is its "jpeg_compression".
+IMAGENET_C_15 = (
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "defocus_blur",
+    "glass_blur",
+    "motion_blur",
+    "zoom_blur",
+    "snow",
+    "frost",
+    "fog",
+    "brightness",
+    "contrast",
+    "elastic_transform",
+    "pixelate",
+    "jpeg",
+)
+IMAGENET_C_EXTRA = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 
 
 def parameter_table() -> list[dict[str, Any]]:

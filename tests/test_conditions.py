@@ -102,7 +102,7 @@ def test_parsers_accept() -> None:
     assert K.parse_corruptions("none") == []
     assert K.parse_corruptions("jpeg,fog,jpeg") == ["jpeg", "fog"]
     assert K.parse_corruptions("*noise") == C.list_corruptions("*noise")
-    assert K.parse_corruptions("external") == ["fog", "snow", "rain"]
+    assert K.parse_corruptions("external") == ["fog", "snow", "frost", "spatter", "rain"]
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,11 @@ REQUIRED = {
     "color_noise",
 }
 TOLERANCE_DB = 0.25  # fog and snow are random layers: allow this much PSNR wobble
+# ImageNet-C's own tables do not grow monotonically here (reference mean absolute damage at
+# 224 px, tests/test_imagenet_c.py): saturate desaturates at 1-2 and over-saturates at 3-5,
+# glass blur's rounds and offsets trade off (12.8 at severity 3, 12.4 at 4), frost's image weight
+# falls as its frost weight rises (80.1 at 3, 79.2 at 4). Their damage is checked there instead.
+NOT_MONOTONE = {"saturate", "glass_blur", "frost"}
 
 
 def random_image(seed: int, h: int, w: int) -> np.ndarray:
@@ -60,6 +65,8 @@ def test_registry_tables_and_default_subset() -> None:
         "gaussian_blur",
         "defocus_blur",
         "motion_blur",
+        "glass_blur",
+        "zoom_blur",
         "df_gaussian_blur",
     ]
     assert C.list_corruptions() == list(C.ALL)
@@ -92,7 +99,7 @@ def test_severity_zero_is_identity(name: str) -> None:
     assert np.array_equal(out, img) and out is not img
 
 
-@pytest.mark.parametrize("name", C.ALL)
+@pytest.mark.parametrize("name", sorted(set(C.ALL) - NOT_MONOTONE))
 def test_damage_grows_with_severity(name: str, astronaut64: np.ndarray) -> None:
     for seed in (0, 1):
         scores = [psnr(astronaut64, C.corrupt(astronaut64, name, s, seed)) for s in range(1, 6)]
