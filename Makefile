@@ -1,5 +1,5 @@
 # The two Quick-start commands: `make benchmark` and `make test`.
-# Both create .venv on first use (idempotent: re-installs only when pyproject.toml changes).
+# Both create .venv on first use (idempotent: re-installs only when pyproject.toml or this file changes).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,7 @@ ARGS ?=
 
 .PHONY: setup benchmark test lint
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch/torchvision are pinned to the builds these machines serve from local disk.
 	$(PY) -m pip install --disable-pip-version-check -q torch==2.14.1 torchvision==0.29.1
