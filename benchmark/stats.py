@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse, stats
 
 INTERVAL_METRICS = ("roc_auc", "accuracy_tuned", "eer")
@@ -248,3 +249,74 @@ def tied_ranks(
                 ranks[i] = ranks[j]
                 break
     return ranks
+
+
+def leaderboard_statistics(
+    board: pd.DataFrame, scores: pd.DataFrame | None, n_resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """``board`` with intervals, paired tests against the best detector and tie-aware ranks.
+
+    Adds ``roc_auc_lo/hi``, ``accuracy_tuned_lo/hi``, ``eer_lo/hi`` (95% bootstrap, whole
+    groups resampled), ``p_vs_best`` (DeLong), ``p_mcnemar_vs_best`` (exact McNemar at each
+    detector's tuned threshold), ``rank`` (by ROC-AUC, overlapping intervals tie), ``n_groups``
+    and ``n_resamples``. Rows without per-image scores keep NaN there.
+
+    Args:
+        board: a ``report.leaderboard`` table.
+        scores: ``scores.csv`` rows (clean test score per image and detector), or None.
+        n_resamples: bootstrap resamples per row.
+        seed: seed of the resampling (the same for every row, so rows are comparable).
+    """
+    board = board.copy()
+    new = [f"{m}_{b}" for m in INTERVAL_METRICS for b in ("lo", "hi")]
+    for col in [*new, "p_vs_best", "p_mcnemar_vs_best"]:
+        board[col] = np.nan
+    board["rank"] = pd.array([pd.NA] * len(board), dtype="Int64")
+    board["n_groups"] = pd.array([pd.NA] * len(board), dtype="Int64")
+    board["n_resamples"] = n_resamples
+    if scores is None or scores.empty or board.empty:
+        return board
+    for dataset, part in board.groupby("dataset"):
+        per_det = _scores_by_detector(scores, str(dataset))
+        for idx in part.index:
+            sc = per_det.get(board.at[idx, "detector"])
+            if sc is None or sc["label"].nunique() < 2:
+                continue
+            ci = bootstrap_intervals(sc["label"], sc["score"], float(sc["threshold"].iloc[0]),
+                                     list(sc["group"]), n_resamples, seed)  # fmt: skip
+            for m, (lo, hi) in ci.items():
+                board.loc[idx, [f"{m}_lo", f"{m}_hi"]] = lo, hi
+            board.at[idx, "n_groups"] = len(set(_groups_index(list(sc["group"]), len(sc))))
+        ok = part[board.loc[part.index, "roc_auc_lo"].notna()]
+        if ok.empty:
+            continue
+        best_idx = board.loc[ok.index, "roc_auc"].idxmax()
+        best = per_det[board.at[best_idx, "detector"]]
+        for idx in ok.index:
+            other = per_det[board.at[idx, "detector"]]
+            both = best.merge(other, on="sample_id", suffixes=("_a", "_b"))
+            if len(both) < 4 or both["label_a"].nunique() < 2:
+                continue
+            y = both["label_a"].to_numpy(int)
+            board.at[idx, "p_vs_best"] = delong_test(y, both["score_a"], both["score_b"]).p_value
+            correct = [
+                (both[f"score_{k}"] >= both[f"threshold_{k}"]).to_numpy(int) == y for k in "ab"
+            ]
+            board.at[idx, "p_mcnemar_vs_best"] = mcnemar_test(*correct).p_value
+        ranks = tied_ranks(board.loc[ok.index, "roc_auc"], board.loc[ok.index, "roc_auc_lo"],
+                           board.loc[ok.index, "roc_auc_hi"])  # fmt: skip
+        board.loc[ok.index, "rank"] = ranks
+    return board
+
+
+def _scores_by_detector(scores: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
+    """Each detector's clean test scores on ``dataset`` (one row per image)."""
+    part = scores[scores["dataset"].astype(str) == dataset]
+    if "condition" in part:
+        part = part[part["condition"].fillna("clean").isin(["clean", ""])]
+    out = {}
+    for det, g in part.groupby("detector"):
+        g = g.drop_duplicates("sample_id", keep="last").copy()
+        g["group"] = g["group"].fillna("").astype(str)
+        out[str(det)] = g
+    return out
