@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# torch/torchvision are pinned to the builds these machines serve from local disk.
 	$(PY) -m pip install --disable-pip-version-check -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	# Grad-CAM without its opencv-python-headless requirement (it would replace our cv2).
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps 'grad-cam>=1.5,<2' 'ttach>=0.0.3'
 	touch $(STAMP)
 
 setup: $(STAMP)
