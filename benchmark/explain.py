@@ -59,7 +59,7 @@ def spectra_figure(samples: Sequence[Sample], path: Path, title: str = "") -> Pa
     real_mean = mean_log_spectrum(reals)
     means = {k: mean_log_spectrum(v) for k, v in groups.items()}
     n = len(means) + 1
-    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.4), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.4), squeeze=False, layout="constrained")
     vmin, vmax = np.percentile(real_mean, [1, 99.9])
     axes[0, 0].imshow(real_mean, cmap="viridis", vmin=vmin, vmax=vmax)
     axes[0, 0].set_title(f"real (n={len(reals)})", fontsize=8)

@@ -54,7 +54,9 @@ def _by_detector(scores: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 def _grid(n: int, width: float = 3.2, height: float = 2.8) -> tuple[plt.Figure, list[plt.Axes]]:
     cols = min(n, 4)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout="constrained"
+    )
     flat = list(axes.ravel())
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -68,7 +70,7 @@ def roc_det_curves(scores: pd.DataFrame, path: Path, title: str = "") -> Path | 
     dets = _by_detector(scores)
     if not dets:
         return None
-    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     for name, g in dets:
         RocCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=roc_ax)
         DetCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=det_ax)
@@ -142,7 +144,7 @@ def reliability_diagram(scores: pd.DataFrame, path: Path, title: str = "") -> Pa
     dets = _by_detector(scores)
     if not dets:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
     ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="perfectly calibrated")
     for name, g in dets:
         s = g["score"].clip(0, 1)
@@ -169,7 +171,7 @@ def auc_vs_resolution(resol: pd.DataFrame, path: Path, title: str = "") -> Path 
     auc = _auc(resol)
     if auc.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     styles = {}
     for (det, mode), g in auc.groupby(["detector", "mode"]):
         g = g.sort_values("resolution")
@@ -191,7 +193,9 @@ def robustness_heatmap(robust: pd.DataFrame, path: Path, title: str = "") -> Pat
     if auc.empty:
         return None
     grid = auc.pivot_table(index="detector", columns="corruption", values="value", aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(1.1 * grid.shape[1] + 3, 0.5 * grid.shape[0] + 1.8))
+    fig, ax = plt.subplots(
+        figsize=(1.1 * grid.shape[1] + 3, 0.5 * grid.shape[0] + 1.8), layout="constrained"
+    )
     im = ax.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=0.5, vmax=1.0, aspect="auto")
     ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=35, ha="right")
     ax.set_yticks(range(grid.shape[0]), grid.index)
@@ -234,7 +238,7 @@ def pareto(board: pd.DataFrame, path: Path, title: str = "") -> Path | None:
         return None
     params = pd.to_numeric(b.get("n_parameters"), errors="coerce").fillna(0).to_numpy(float)
     size = 20 + 400 * np.sqrt(params / max(params.max(), 1.0))
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
     if {"roc_auc_lo", "roc_auc_hi"} <= set(b.columns):
         yerr = np.vstack([b["roc_auc"] - b["roc_auc_lo"], b["roc_auc_hi"] - b["roc_auc"]])
         ax.errorbar(b["infer_ms_per_image"], b["roc_auc"], yerr=np.nan_to_num(yerr), fmt="none",
@@ -258,7 +262,7 @@ def training_curves(histories: dict[str, pd.DataFrame], path: Path, title: str =
     histories = {k: v for k, v in histories.items() if v is not None and len(v)}
     if not histories:
         return None
-    fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for name, h in sorted(histories.items()):
         for col, ls in (("train_loss", "-"), ("val_loss", "--")):
             if col in h:

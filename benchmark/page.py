@@ -35,10 +35,15 @@ CAPTIONS = {
     "training_curves": "Training curves of the deep detectors (loss, validation ROC-AUC).",
     "spectra": "Mean log-magnitude Fourier spectra of real and fake test images, and fake − real.",
 }
+SALIENCY_CAPTION = (
+    "Grad-CAM of the fake logit and gradient saliency on correct and wrong test predictions "
+    "(a fixed, seeded sample)."
+)
 CSS = """body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0}td,th{border:1px solid #ccc;
 padding:2px 6px;text-align:right}td:first-child,th:first-child{text-align:left}
-figure{display:inline-block;width:48%;margin:.5em 1% .5em 0;vertical-align:top}
+.figs{display:grid;grid-template-columns:1fr 1fr;gap:1em;align-items:start}
+figure{margin:0}
 figure img{width:100%;border:1px solid #ddd}figcaption{font-size:13px;color:#444}
 .headline li{margin:.2em 0}.muted{color:#777;font-size:13px}"""
 
@@ -121,7 +126,8 @@ def section(folder: Path, link_from: Path) -> str:
     folder = Path(folder)
     rel = Path(os.path.relpath(folder, link_from)).as_posix()
     prefix = "" if rel == "." else rel + "/"
-    board = pd.read_csv(folder / "leaderboard.csv")
+    # "n/a" (no pretrained weights) is a value here, not a missing one
+    board = pd.read_csv(folder / "leaderboard.csv", keep_default_na=False, na_values=[""])
     spread_file = folder / "seeds" / "leaderboard_seeds.csv"
     spread = pd.read_csv(spread_file) if spread_file.is_file() else None
     name = ", ".join(sorted(board["dataset"].dropna().astype(str).unique())) or folder.name
@@ -133,11 +139,15 @@ def section(folder: Path, link_from: Path) -> str:
     figs = sorted((folder / FIGURES_DIR).glob("*.png"))
     order = list(CAPTIONS)
     figs.sort(key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.name))
+    parts.append("<div class='figs'>")
     for fig in figs:
         caption = CAPTIONS.get(fig.stem, fig.stem.replace("_", " "))
+        if fig.stem.startswith("saliency_"):
+            caption = f"{fig.stem[len('saliency_') :]}: {SALIENCY_CAPTION}"
         src = html.escape(f"{prefix}{FIGURES_DIR}/{fig.name}")
         parts.append(f"<figure><a href='{src}'><img src='{src}' alt='{html.escape(caption)}'>"
                      f"</a><figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
+    parts.append("</div>")
     tables = sorted(p.name for p in folder.glob("*") if p.suffix in (".csv", ".md"))
     links = " · ".join(f"<a href='{html.escape(prefix + t)}'>{html.escape(t)}</a>" for t in tables)
     parts.append(f"<p>Tables: {links}</p>")

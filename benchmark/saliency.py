@@ -114,7 +114,7 @@ def saliency_grid(det: Any, picks: list[tuple[str, Sample, float]], path: Path,
         raise SaliencyUnavailable("no test images to explain")
     images, cams, sals = maps(det, [p[1] for p in picks])
     n = len(picks)
-    fig, axes = plt.subplots(3, n, figsize=(1.9 * n, 6.4), squeeze=False)
+    fig, axes = plt.subplots(3, n, figsize=(1.9 * n, 6.4), squeeze=False, layout="constrained")
     for j, (kind, sample, score) in enumerate(picks):
         truth = "fake" if sample.label else "real"
         axes[0, j].imshow(images[j])
