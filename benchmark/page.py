@@ -76,7 +76,7 @@ def headline(board: pd.DataFrame, seed_spread: pd.DataFrame | None = None) -> li
         unit = f"{int(groups)} independent groups" if pd.notna(groups) else "images"
         line += f" (95% bootstrap interval over {unit})"
     lines.append(line + ".")
-    if has_ci and "p_vs_best" in ok:
+    if "p_vs_best" in ok and ok["p_vs_best"].notna().any():
         others = ranked.iloc[1:]
         tied = others[(others["p_vs_best"] >= ALPHA) | (others.get("rank") == 1)]
         if len(tied):
@@ -88,7 +88,7 @@ def headline(board: pd.DataFrame, seed_spread: pd.DataFrame | None = None) -> li
             )
         else:
             lines.append(f"{best['detector']} beats every other detector (DeLong p < {ALPHA}).")
-    elif not has_ci:
+    else:
         lines.append("No per-image scores here: no intervals or significance tests.")
     for sentence in run_summary(board, tables=None, seed_spread=seed_spread)[1:]:
         lines.append(sentence)

@@ -113,3 +113,15 @@ def test_tied_ranks():
     ranks = stats.tied_ranks([0.9, 0.85, 0.6, float("nan")], [0.8, 0.7, 0.5, np.nan],
                              [0.95, 0.9, 0.65, np.nan])  # fmt: skip
     assert ranks == [1, 1, 3, 4]
+
+
+def test_leaderboard_statistics_without_resamples_still_tests_and_ranks():
+    import pandas as pd
+    from _report_data import scores_frame
+
+    board = pd.DataFrame({"detector": ["good", "fair", "metadata_baseline", "no_scores"],
+                          "dataset": "d", "roc_auc": [0.9, 0.7, 0.5, 0.99]})  # fmt: skip
+    out = stats.leaderboard_statistics(board, scores_frame(), n_resamples=0).set_index("detector")
+    assert out["roc_auc_lo"].isna().all()
+    assert out.loc["good", "p_vs_best"] == 1.0 and out.loc["fair", "p_vs_best"] < 0.05
+    assert list(out["rank"].iloc[:3]) == [1, 2, 3] and pd.isna(out.loc["no_scores", "rank"])
