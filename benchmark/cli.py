@@ -354,7 +354,8 @@ def _run_one(
     board = report.leaderboard(rows, timing)
     if results is None:
         tables = run_dir / "tables"
-        scores = publish.read_scores(run_dir / "scores.csv")
+        scores_file = run_dir / "scores.csv"
+        scores = publish.read_scores(scores_file) if scores_file.is_file() else None
         report.write_tables(rows, timing, tables, reference, title=dataset.name, scores=scores)
     else:
         tables = publish.dataset_folder(results, dataset.name, cfg.seed)

@@ -163,8 +163,12 @@ def write_run_figures(
         dataset.name,
     )
     paths |= saliency_figures(detectors_dir, dataset.test, tables, dataset.name)
-    if (tables / "leaderboard.csv").is_file():
-        paths["report_page"] = page.write_folder_page(tables)
-    if results is not None and Path(results).is_dir():
-        paths["index_html"] = page.write_index_page(results)
+    try:
+        if (tables / "leaderboard.csv").is_file():
+            paths["report_page"] = page.write_folder_page(tables)
+        if results is not None and Path(results).is_dir():
+            paths["index_html"] = page.write_index_page(results)
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:  # tables stay valid
+        log.warning("report page failed", exc_info=True)
+        progress.report(f"report page not rewritten: {type(exc).__name__}: {exc}")
     return paths
