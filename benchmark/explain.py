@@ -28,11 +28,20 @@ from benchmark.data import Dataset, Sample
 from benchmark.figures import FIGURES_DIR, _draw_all, _save, plt, training_curves
 
 log = logging.getLogger(__name__)
-SPECTRUM_SIZE = 128  # images are resized to this side before the FFT (spectra must align)
+MAX_SPECTRUM_SIZE = 256  # images are resized to one side before the FFT (spectra must align)
 MAX_SPECTRUM_IMAGES = 400  # per class/family: enough for a smooth mean, bounded cost
 
 
-def mean_log_spectrum(samples: Sequence[Sample], size: int = SPECTRUM_SIZE) -> np.ndarray:
+def spectrum_size(samples: Sequence[Sample]) -> int:
+    """Median short side of (up to 50 of) the images, at most ``MAX_SPECTRUM_SIZE``.
+
+    Resizing to the images' own size adds no interpolation artefacts of its own.
+    """
+    sides = [min(s.load().shape[:2]) for s in list(samples)[:50]]
+    return int(min(MAX_SPECTRUM_SIZE, np.median(sides))) if sides else MAX_SPECTRUM_SIZE
+
+
+def mean_log_spectrum(samples: Sequence[Sample], size: int) -> np.ndarray:
     """Mean of log(1 + |FFT|) of the grey images, centred (DC in the middle), ``(size, size)``."""
     import cv2
 
@@ -56,8 +65,9 @@ def spectra_figure(samples: Sequence[Sample], path: Path, title: str = "") -> Pa
     if len(families) > 1:
         for fam in families:
             groups[fam] = [s for s in fakes if s.meta.get("family") == fam][:MAX_SPECTRUM_IMAGES]
-    real_mean = mean_log_spectrum(reals)
-    means = {k: mean_log_spectrum(v) for k, v in groups.items()}
+    size = spectrum_size(reals)
+    real_mean = mean_log_spectrum(reals, size)
+    means = {k: mean_log_spectrum(v, size) for k, v in groups.items()}
     n = len(means) + 1
     fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.4), squeeze=False, layout="constrained")
     vmin, vmax = np.percentile(real_mean, [1, 99.9])
@@ -74,7 +84,7 @@ def spectra_figure(samples: Sequence[Sample], path: Path, title: str = "") -> Pa
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="Δ mean log(1+|FFT|)")
-    fig.suptitle(f"Mean log-magnitude spectra, test split {title}".strip(), fontsize=10)
+    fig.suptitle(f"Mean log-magnitude spectra ({size} px), test split {title}", fontsize=10)
     return _save(fig, path)
 
 
