@@ -160,8 +160,10 @@ def write_run_figures(
         tables: the folder the run's tables went to (published dataset folder or run tables).
         results: the results root, whose ``index.html`` is then rewritten (None: not published).
     """
-    from benchmark import page
+    from benchmark import figures, page
 
+    if not figures.enabled():
+        return {}
     tables, detectors_dir = Path(tables), Path(work_dir) / "detectors"
     progress.report(f"figures from images and fits -> {tables / FIGURES_DIR}")
     paths = _draw_all(

@@ -11,6 +11,7 @@ Curves and confusion matrices come from ``sklearn.metrics`` displays.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,12 @@ from benchmark import progress  # noqa: E402
 log = logging.getLogger(__name__)
 FIGURES_DIR = "figures"
 DPI = 110
+NO_FIGURES_ENV = "FAKEBENCH_NO_FIGURES"  # "1": tables only (the test suite sets it: ~2 s a set)
+
+
+def enabled() -> bool:
+    """Whether table writers also draw figures (off when ``FAKEBENCH_NO_FIGURES=1``)."""
+    return os.environ.get(NO_FIGURES_ENV, "") != "1"
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -290,6 +297,8 @@ def write_table_figures(
     A figure that fails is reported through ``benchmark.progress`` and skipped: a plotting
     problem never loses the tables.
     """
+    if not enabled():
+        return {}
     out_dir = Path(folder) / FIGURES_DIR
     title = ", ".join(sorted(board["dataset"].dropna().astype(str).unique())) if len(board) else ""
     plots: dict[str, tuple[Callable[..., Path | None], object]] = {

@@ -60,7 +60,46 @@ def test_expected_calibration_error():
     assert figures.expected_calibration_error(y, np.array([1.0, 1.0, 0.0, 0.0])) == 1.0
 
 
-def test_write_table_figures_survives_a_broken_table(tmp_path):
+@pytest.fixture
+def figures_on(monkeypatch):
+    monkeypatch.setenv(figures.NO_FIGURES_ENV, "0")
+
+
+def test_write_tables_draws_figures_and_the_page(tmp_path, figures_on, monkeypatch):
+    from benchmark import report
+
+    rows = []
+    for det, auc in (("good", 0.9), ("metadata_baseline", 0.55)):
+        base = {
+            "detector": det,
+            "dataset": "d",
+            "train_aug": "none",
+            "error": "",
+            "pretrained": "",
+            "split": "test",
+            "condition": "clean",
+            "subset": "all",
+            "corruption": "",
+            "severity": "",
+            "resolution": "",
+            "mode": "",
+            "n": 40,
+        }
+        rows += [base | {"metric": "roc_auc", "value": auc},
+                 base | {"metric": "accuracy", "value": 0.6}]  # fmt: skip
+    paths = report.write_tables(
+        pd.DataFrame(rows), pd.DataFrame(), tmp_path, "good", scores=scores_frame(), bootstrap=50
+    )
+    assert (
+        _is_png(paths["figure_roc_det"])
+        and "figures/roc_det.png" in paths["report_page"].read_text()
+    )
+    monkeypatch.setenv(figures.NO_FIGURES_ENV, "1")
+    assert "figure_roc_det" not in report.write_tables(pd.DataFrame(rows), pd.DataFrame(),
+                                                       tmp_path / "off", "good")  # fmt: skip
+
+
+def test_write_table_figures_survives_a_broken_table(tmp_path, figures_on):
     broken = pd.DataFrame({"metric": ["roc_auc"], "value": [0.5]})  # no detector column
     paths = figures.write_table_figures(
         tmp_path, board_frame(), broken, condition_frame("resolution"), pd.DataFrame(),

@@ -40,7 +40,8 @@ def test_maps_shapes_and_ranges(fitted, tiny_dataset):
     assert (sals.reshape(3, -1).max(1) > 0.99).all()  # scaled per image
 
 
-def test_grid_png_and_run_hook(fitted, tiny_dataset, tmp_path):
+def test_grid_png_and_run_hook(fitted, tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKEBENCH_NO_FIGURES", "0")
     picks = saliency.pick_examples(tiny_dataset.test, np.full(8, 0.6), 0.5, per_kind=2)
     path = saliency.saliency_grid(fitted, picks, tmp_path / "g.png", "tiny")
     assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
