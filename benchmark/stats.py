@@ -232,22 +232,24 @@ def mcnemar_test(
 def tied_ranks(
     estimates: Sequence[float], lows: Sequence[float], highs: Sequence[float]
 ) -> list[int]:
-    """Competition ranks (1 = best, higher is better) where overlapping intervals tie.
+    """Ranks (1 = best, higher estimates are better) in which overlapping intervals tie.
 
-    Detectors are sorted by estimate; a detector shares the rank of the best-ranked one whose
-    interval overlaps its own, otherwise it takes its position. NaN estimates rank last.
+    A detector's rank is 1 + the number of detectors whose whole interval lies above its own
+    (clearly better); overlap is not chained, so A ≈ B and B ≈ C never make C tie with A when
+    A's interval is clear of C's. Without intervals (NaN) the rank is 1 + the number of higher
+    estimates; NaN estimates rank last.
     """
     est = np.asarray(estimates, dtype=float)
     lo, hi = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
-    order = sorted(range(len(est)), key=lambda i: (np.isnan(est[i]), -np.nan_to_num(est[i])))
-    ranks = [0] * len(est)
-    for pos, i in enumerate(order):
-        ranks[i] = pos + 1
-        for j in order[:pos]:
-            overlap = not (np.isnan(lo[i]) or np.isnan(hi[j])) and hi[i] >= lo[j] and lo[i] <= hi[j]
-            if overlap:
-                ranks[i] = ranks[j]
-                break
+    ranks = []
+    for i in range(len(est)):
+        if np.isnan(est[i]):
+            ranks.append(int((~np.isnan(est)).sum()) + 1)
+            continue
+        with_ci = ~np.isnan(lo) & ~np.isnan(hi[i])
+        better = np.where(with_ci, lo > hi[i], est > est[i]) & ~np.isnan(est)
+        better[i] = False
+        ranks.append(int(better.sum()) + 1)
     return ranks
 
 

@@ -125,3 +125,10 @@ def test_leaderboard_statistics_without_resamples_still_tests_and_ranks():
     assert out["roc_auc_lo"].isna().all()
     assert out.loc["good", "p_vs_best"] == 1.0 and out.loc["fair", "p_vs_best"] < 0.05
     assert list(out["rank"].iloc[:3]) == [1, 2, 3] and pd.isna(out.loc["no_scores", "rank"])
+
+
+def test_tied_ranks_do_not_chain_overlaps():
+    # a ~ b and b ~ c overlap, but a is clear of c: c is behind a, not tied with it
+    ranks = stats.tied_ranks([0.80, 0.74, 0.54], [0.72, 0.58, 0.49], [0.89, 0.79, 0.62])
+    assert ranks == [1, 1, 2]
+    assert stats.tied_ranks([0.9, 0.8, 0.8], [np.nan] * 3, [np.nan] * 3) == [1, 2, 2]
