@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml Makefile
 	# ImageNet-C's frost photographs (benchmark/frost.py reads them, never imports the package);
 	# --no-deps: its opencv-python would overwrite the cv2 of our opencv-contrib-python.
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps imagecorruptions==1.1.2
+	# Grad-CAM without its opencv-python-headless requirement (it would replace our cv2).
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps 'grad-cam>=1.5,<2' 'ttach>=0.0.3'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -187,6 +187,14 @@ def _parser() -> argparse.ArgumentParser:
         default="scratch_cnn",
         help="reference detector of the mCE columns (ImageNet-C's corruption error ratio)",
     )
+    rep.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples of the leaderboard's 95%% intervals (whole source groups are "
+        "resampled when the dataset knows them; 0: no intervals)",
+    )
     return p
 
 
@@ -358,7 +366,9 @@ def _run_one(
     board = report.leaderboard(rows, timing)
     if results is None:
         tables = run_dir / "tables"
-        report.write_tables(rows, timing, tables, reference, title=dataset.name)
+        scores_file = run_dir / "scores.csv"
+        scores = publish.read_scores(scores_file) if scores_file.is_file() else None
+        report.write_tables(rows, timing, tables, reference, title=dataset.name, scores=scores)
     else:
         tables = publish.dataset_folder(results, dataset.name, cfg.seed)
         try:
@@ -370,6 +380,9 @@ def _run_one(
                 f"{exc}. This run's tables are in {run_dir / 'tables'}; "
                 f"`python -m benchmark report {run_dir} --results DIR` publishes them"
             ) from exc
+    from benchmark.explain import write_run_figures  # figures that need the images and fits
+
+    write_run_figures(dataset, harness.work_dir(cfg, dataset), tables, results)
     for msg in report.shortcut_warnings(board):
         print(msg, file=sys.stderr)
     print()
@@ -415,6 +428,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.commands import rebuild_report
 
-    for path in rebuild_report(args.source, args.results, args.reference):
+    for path in rebuild_report(args.source, args.results, args.reference, args.bootstrap):
         print(path)
     return 0

@@ -59,11 +59,17 @@ def _timing_of(run: Path):  # -> pd.DataFrame
     return report.frame_from(rows)
 
 
-def rebuild_report(source: Path, results: Path | None, reference: str) -> list[Path]:
-    """Tables from a work folder, a run folder, a rows.csv or a published results folder.
+def rebuild_report(
+    source: Path,
+    results: Path | None,
+    reference: str,
+    bootstrap: int = report.DEFAULT_BOOTSTRAP,
+) -> list[Path]:
+    """Tables, figures and report page from a work folder, a run folder, a rows.csv or results.
 
     A run's rows go to ``<run>/tables/`` (or are published into ``results`` when given); a
     published folder (one with ``leaderboard.csv``) is rebuilt in place from its rows.
+    ``bootstrap`` is the number of resamples of the leaderboard's intervals.
     """
     import pandas as pd
 
@@ -79,7 +85,7 @@ def rebuild_report(source: Path, results: Path | None, reference: str) -> list[P
                 raise FileNotFoundError(
                     f"{source}: no rows.csv under it: not a run folder nor a results folder"
                 )
-            out = [p for f in folders for p in rebuild_report(f, None, reference)]
+            out = [p for f in folders for p in rebuild_report(f, None, reference, bootstrap)]
             return out + list(publish.write_index(source).values())
     rows_file = source / "rows.csv" if source.is_dir() else source
     folder = rows_file.parent
@@ -90,17 +96,19 @@ def rebuild_report(source: Path, results: Path | None, reference: str) -> list[P
     missing = {"detector", "dataset", "metric", "value"} - set(rows.columns)
     if missing:
         raise ValueError(f"{rows_file}: not a fakebench rows table (no {', '.join(missing)})")
+    scores_file = folder / publish.SCORES_FILE
+    scores = publish.read_scores(scores_file) if scores_file.is_file() else None
+    stats = {"scores": scores, "bootstrap": bootstrap}
     if (folder / "leaderboard.csv").is_file() and results is None:  # published: rebuild it
         timing_file = folder / publish.TIMING_FILE
         timing = publish._read(timing_file)
         timing = report.frame_from([]) if timing is None else timing
-        return list(report.write_tables(rows, timing, folder, reference).values())
+        return list(report.write_tables(rows, timing, folder, reference, **stats).values())
     timing = _timing_of(folder)
     if results is None:
-        return list(report.write_tables(rows, timing, folder / "tables", reference).values())
+        tables = folder / "tables"
+        return list(report.write_tables(rows, timing, tables, reference, **stats).values())
     paths: list[Path] = []
-    scores_file = folder / publish.SCORES_FILE
-    scores = publish.read_scores(scores_file) if scores_file.is_file() else None
     for (dataset, seed), part in rows.groupby(["dataset", "seed"]):
         target = publish.dataset_folder(results, str(dataset), int(seed))
         part_timing = timing[timing["detector"].isin(part["detector"])] if len(timing) else timing
@@ -108,6 +116,7 @@ def rebuild_report(source: Path, results: Path | None, reference: str) -> list[P
         if scores is not None:
             part_scores = scores[(scores["dataset"] == dataset) & (scores["seed"] == seed)]
         paths += publish.publish(
-            part, part_timing, target, reference, title=str(dataset), scores=part_scores
-        ).values()
+            part, part_timing, target, reference, title=str(dataset), scores=part_scores,
+            bootstrap=bootstrap,
+        ).values()  # fmt: skip
     return paths + list(publish.write_index(results).values())

@@ -123,8 +123,12 @@ def publish(
     reference: str,
     title: str = "",
     scores: pd.DataFrame | None = None,
+    bootstrap: int = report.DEFAULT_BOOTSTRAP,
 ) -> dict[str, Path]:
-    """Upsert ``rows``/``timing``/``scores`` into ``folder``; re-derive its tables from them."""
+    """Upsert ``rows``/``timing``/``scores`` into ``folder``; re-derive its tables from them.
+
+    ``bootstrap`` is the number of resamples of the leaderboard's intervals.
+    """
     folder = Path(folder)
     published = _read(folder / ROWS_FILE)
     if published is None and (folder / "leaderboard.csv").is_file():
@@ -136,10 +140,14 @@ def publish(
     merged = upsert_rows(published, rows)
     merged_timing = upsert_timing(_read(folder / TIMING_FILE), timing)
     paths = {"rows": atomic_write_csv(folder / ROWS_FILE, merged)}
+    merged_scores = _read(folder / SCORES_FILE)
     if scores is not None and not scores.empty:
-        merged_scores = upsert_rows(_read(folder / SCORES_FILE), scores)
+        merged_scores = upsert_rows(merged_scores, scores)
         paths["scores"] = atomic_write_csv(folder / SCORES_FILE, merged_scores)
-    paths |= report.write_tables(merged, merged_timing, folder, reference, title=title)
+    paths |= report.write_tables(
+        merged, merged_timing, folder, reference, title=title, scores=merged_scores,
+        bootstrap=bootstrap,
+    )  # fmt: skip
     return paths
 
 
@@ -203,7 +211,10 @@ def write_index(results: Path) -> dict[str, Path]:
             report._md(index.assign(folder=[f"[{f}]({f}/leaderboard.md)" for f in index.folder])),
         ]
     )
+    from benchmark.page import write_index_page
+
     return {
         "index": atomic_write_csv(results / "index.csv", index),
         "index_markdown": atomic_write_text(results / "index.md", text),
+        "index_html": write_index_page(results),
     }

@@ -17,6 +17,7 @@ from benchmark.results import atomic_write_csv, atomic_write_text
 
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
+DEFAULT_BOOTSTRAP = 1000  # bootstrap resamples of the leaderboard's intervals
 LEADER_METRICS = (
     "roc_auc",
     "average_precision",
@@ -38,8 +39,18 @@ def _values(rows: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
-def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
-    """One row per detector × dataset: clean-test metrics, cost, per-family AUC, status."""
+def leaderboard(
+    rows: pd.DataFrame,
+    timing: pd.DataFrame,
+    scores: pd.DataFrame | None = None,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+) -> pd.DataFrame:
+    """One row per detector × dataset: clean-test metrics, cost, per-family AUC, status.
+
+    With ``scores`` (per-image test scores), also 95% bootstrap intervals of ROC-AUC, tuned
+    accuracy and EER (``bootstrap`` resamples), paired tests against the best detector and
+    tie-aware ranks (``benchmark.stats.leaderboard_statistics``).
+    """
     vals = _values(rows)
     clean = vals[(vals["condition"] == "clean") & (vals["split"] == "test")]
     keys = ["detector", "dataset"]
@@ -87,6 +98,10 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
         out.loc[key, "status"] = "not applicable" if r["metric"] == "not_applicable" else "failed"
         out.loc[key, "error"] = r["error"]
     out = _mark_shortcut(out.reset_index())
+    if scores is not None:
+        from benchmark.stats import leaderboard_statistics
+
+        out = leaderboard_statistics(out, scores, n_resamples=bootstrap)
     return out.sort_values(["dataset", "roc_auc"], ascending=[True, False], na_position="last")
 
 
@@ -200,11 +215,20 @@ def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 
 def write_tables(
-    rows: pd.DataFrame, timing: pd.DataFrame, results_dir: Path, reference: str, title: str = ""
+    rows: pd.DataFrame,
+    timing: pd.DataFrame,
+    results_dir: Path,
+    reference: str,
+    title: str = "",
+    scores: pd.DataFrame | None = None,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
 ) -> dict[str, Path]:
-    """Write leaderboard.{csv,md}, robustness.csv, resolution.csv, timing.csv atomically."""
+    """Write leaderboard.{csv,md}, robustness.csv, resolution.csv, timing.csv atomically.
+
+    Then the figures of these tables (``figures/``) and the folder's ``report.html``.
+    """
     results_dir = Path(results_dir)
-    board = leaderboard(rows, timing)
+    board = leaderboard(rows, timing, scores, bootstrap)
     robust = condition_table(rows, "corruption")
     resol = condition_table(rows, "resolution")
     summary = robustness_summary(robust, reference)
@@ -218,6 +242,10 @@ def write_tables(
     paths["markdown"] = atomic_write_text(
         results_dir / "leaderboard.md", markdown(board, robust, resol, summary, timing, title)
     )
+    from benchmark import figures, page
+
+    paths |= figures.write_table_figures(results_dir, board, robust, resol, timing, scores)
+    paths["report_page"] = page.write_folder_page(results_dir)
     return paths
 
 
@@ -312,7 +340,11 @@ def markdown(
             "detector",
             "dataset",
             "status",
+            "rank",
             "roc_auc",
+            "roc_auc_lo",
+            "roc_auc_hi",
+            "p_vs_best",
             "average_precision",
             "eer",
             "accuracy",

@@ -7,6 +7,8 @@ import os
 # Before huggingface_hub/torch are imported: a missing hub file costs ~50 s of retries.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("FAKEBENCH_NO_PROGRESS", "1")
+# Figures cost ~2 s per table set; tests/test_figures.py and test_saliency.py turn them back on.
+os.environ.setdefault("FAKEBENCH_NO_FIGURES", "1")
 
 from pathlib import Path  # noqa: E402
 

@@ -1,0 +1,331 @@
+"""Figures of a results folder, one function per figure, each from the tidy tables.
+
+The source reports argue with pictures: ROC curves (Ohayon 2025), score densities with the
+chosen threshold (Kroiß & Reschke 2025), training curves (Leonardi), accuracy vs resolution
+(Congiu et al. 2025). Every function here takes a table (``scores.csv`` rows, the leaderboard,
+the robustness or resolution table) and a PNG path, draws with matplotlib's Agg backend
+(no display needed), and returns the path, or ``None`` when the table has nothing to draw.
+Curves and confusion matrices come from ``sklearn.metrics`` displays.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmark import progress  # noqa: E402
+
+log = logging.getLogger(__name__)
+FIGURES_DIR = "figures"
+DPI = 110
+NO_FIGURES_ENV = "FAKEBENCH_NO_FIGURES"  # "1": tables only (the test suite sets it: ~2 s a set)
+
+
+def enabled() -> bool:
+    """Whether table writers also draw figures (off when ``FAKEBENCH_NO_FIGURES=1``)."""
+    return os.environ.get(NO_FIGURES_ENV, "") != "1"
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)  # atomic: a reader never sees half a PNG
+    return path
+
+
+def _by_detector(scores: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Detectors with both classes in their scores, in name order."""
+    if scores is None or scores.empty:
+        return []
+    out = []
+    for det, g in scores.groupby("detector", sort=True):
+        g = g.drop_duplicates("sample_id", keep="last") if "sample_id" in g else g
+        if g["label"].nunique() == 2:
+            out.append((str(det), g))
+    return out
+
+
+def _grid(n: int, width: float = 3.2, height: float = 2.8) -> tuple[plt.Figure, list[plt.Axes]]:
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout="constrained"
+    )
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def roc_det_curves(scores: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """ROC and DET curves of every detector on the clean test split, one figure."""
+    from sklearn.metrics import DetCurveDisplay, RocCurveDisplay
+
+    dets = _by_detector(scores)
+    if not dets:
+        return None
+    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    for name, g in dets:
+        RocCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=roc_ax)
+        DetCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=det_ax)
+    roc_ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
+    roc_ax.set_title("ROC (clean test)")
+    det_ax.set_title("DET (normal deviate scale)")
+    for ax in (roc_ax, det_ax):
+        ax.legend(fontsize=7, loc="lower right" if ax is roc_ax else "upper right")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def confusion_matrices(scores: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """Confusion matrix of each detector at its threshold tuned on validation."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    dets = _by_detector(scores)
+    if not dets:
+        return None
+    fig, axes = _grid(len(dets), 3.0, 2.9)
+    for ax, (name, g) in zip(axes, dets, strict=True):
+        thr = float(g["threshold"].iloc[0])
+        pred = (g["score"] >= thr).astype(int)
+        ConfusionMatrixDisplay.from_predictions(
+            g["label"], pred, labels=[0, 1], display_labels=["real", "fake"], ax=ax,
+            colorbar=False, cmap="Blues",
+        )  # fmt: skip
+        ax.set_title(f"{name}\nthreshold {thr:.3f}", fontsize=9)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def score_densities(scores: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """Per-class histograms (densities) of each detector's fake score with its threshold."""
+    dets = _by_detector(scores)
+    if not dets:
+        return None
+    fig, axes = _grid(len(dets))
+    bins = np.linspace(0, 1, 26)
+    for ax, (name, g) in zip(axes, dets, strict=True):
+        for label, colour, text in ((0, "tab:blue", "real"), (1, "tab:red", "fake")):
+            s = g.loc[g["label"] == label, "score"].clip(0, 1)
+            ax.hist(s, bins=bins, density=True, alpha=0.55, color=colour, label=text)
+        ax.axvline(float(g["threshold"].iloc[0]), c="k", ls="--", lw=1, label="threshold")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("fake score")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> float:
+    """ECE with equal-width bins: Σ_b (n_b/n)·|mean label − mean score| over non-empty bins.
+
+    Hand-written: scikit-learn has ``calibration_curve`` but no ECE; this is its usual
+    definition (Guo et al. 2017, On Calibration of Modern Neural Networks, ICML).
+    """
+    y, s = np.asarray(labels, dtype=float), np.clip(np.asarray(scores, dtype=float), 0, 1)
+    idx = np.minimum((s * n_bins).astype(int), n_bins - 1)
+    total = 0.0
+    for b in np.unique(idx):
+        m = idx == b
+        total += m.mean() * abs(y[m].mean() - s[m].mean())
+    return float(total)
+
+
+def reliability_diagram(scores: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """Fraction of fakes vs mean score per bin, with each detector's ECE in the legend."""
+    from sklearn.calibration import calibration_curve
+
+    dets = _by_detector(scores)
+    if not dets:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="perfectly calibrated")
+    for name, g in dets:
+        s = g["score"].clip(0, 1)
+        frac, mean = calibration_curve(g["label"], s, n_bins=10, strategy="uniform")
+        ece = expected_calibration_error(g["label"], s)
+        ax.plot(mean, frac, marker="o", ms=3, label=f"{name} (ECE {ece:.3f})")
+    ax.set_xlabel("mean fake score in bin")
+    ax.set_ylabel("fraction of fakes")
+    ax.set_title(f"Reliability (clean test) {title}".strip())
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _auc(table: pd.DataFrame) -> pd.DataFrame:
+    if table is None or table.empty or "metric" not in table:
+        return pd.DataFrame()
+    out = table[table["metric"] == "roc_auc"].copy()
+    out["value"] = pd.to_numeric(out["value"], errors="coerce")
+    return out.dropna(subset=["value"])
+
+
+def auc_vs_resolution(resol: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """ROC-AUC against test resolution per detector (one line style per resize mode)."""
+    auc = _auc(resol)
+    if auc.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    styles = {}
+    for (det, mode), g in auc.groupby(["detector", "mode"]):
+        g = g.sort_values("resolution")
+        ls = styles.setdefault(mode, ["-", "--", ":", "-."][len(styles) % 4])
+        ax.plot(g["resolution"], g["value"], ls=ls, marker="o", ms=3, label=f"{det} ({mode})")
+        if g["clean_value"].notna().any():
+            ax.axhline(g["clean_value"].iloc[0], lw=0.4, c=ax.lines[-1].get_color())
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("test resolution (px); thin lines: clean AUC at native size")
+    ax.set_ylabel("ROC-AUC")
+    ax.set_title(f"ROC-AUC vs resolution {title}".strip())
+    ax.legend(fontsize=6, ncol=2)
+    return _save(fig, path)
+
+
+def robustness_heatmap(robust: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """Detector × corruption ROC-AUC, averaged over severities."""
+    auc = _auc(robust)
+    if auc.empty:
+        return None
+    grid = auc.pivot_table(index="detector", columns="corruption", values="value", aggfunc="mean")
+    fig, ax = plt.subplots(
+        figsize=(1.1 * grid.shape[1] + 3, 0.5 * grid.shape[0] + 1.8), layout="constrained"
+    )
+    im = ax.imshow(grid.to_numpy(), cmap="RdYlGn", vmin=0.5, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=35, ha="right")
+    ax.set_yticks(range(grid.shape[0]), grid.index)
+    for (i, j), v in np.ndenumerate(grid.to_numpy()):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(im, ax=ax, label="ROC-AUC (mean over severities)")
+    ax.set_title(f"Robustness {title}".strip())
+    return _save(fig, path)
+
+
+def auc_vs_severity(robust: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """ROC-AUC against severity, one panel per corruption (severity 0 = clean)."""
+    auc = _auc(robust)
+    if auc.empty:
+        return None
+    corrs = sorted(auc["corruption"].dropna().unique())
+    fig, axes = _grid(len(corrs), 3.0, 2.6)
+    for ax, corr in zip(axes, corrs, strict=True):
+        for det, g in auc[auc["corruption"] == corr].groupby("detector"):
+            g = g.sort_values("severity")
+            x = np.r_[0, g["severity"].astype(float)]
+            ax.plot(x, np.r_[g["clean_value"].iloc[0], g["value"]], marker="o", ms=3, label=det)
+        ax.set_title(corr, fontsize=9)
+        ax.set_ylim(0.4, 1.0)
+        ax.set_xlabel("severity")
+    axes[0].set_ylabel("ROC-AUC")
+    axes[0].legend(fontsize=6)
+    fig.suptitle(f"ROC-AUC vs severity {title}".strip())
+    return _save(fig, path)
+
+
+def pareto(board: pd.DataFrame, path: Path, title: str = "") -> Path | None:
+    """ROC-AUC vs inference ms/image (log), marker area ∝ parameters; the Pareto front drawn."""
+    need = {"roc_auc", "infer_ms_per_image"}
+    if board is None or board.empty or not need <= set(board.columns):
+        return None
+    b = board.dropna(subset=["roc_auc", "infer_ms_per_image"])
+    if b.empty:
+        return None
+    params = pd.to_numeric(b.get("n_parameters"), errors="coerce").fillna(0).to_numpy(float)
+    size = 20 + 400 * np.sqrt(params / max(params.max(), 1.0))
+    fig, ax = plt.subplots(figsize=(6.5, 4.5), layout="constrained")
+    if {"roc_auc_lo", "roc_auc_hi"} <= set(b.columns):
+        yerr = np.vstack([b["roc_auc"] - b["roc_auc_lo"], b["roc_auc_hi"] - b["roc_auc"]])
+        ax.errorbar(b["infer_ms_per_image"], b["roc_auc"], yerr=np.nan_to_num(yerr), fmt="none",
+                    ecolor="grey", lw=0.8)  # fmt: skip
+    ax.scatter(b["infer_ms_per_image"], b["roc_auc"], s=size, alpha=0.6)
+    for _, r in b.iterrows():
+        ax.annotate(r["detector"], (r["infer_ms_per_image"], r["roc_auc"]), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")  # fmt: skip
+    front = b.sort_values("infer_ms_per_image")
+    front = front[front["roc_auc"] >= front["roc_auc"].cummax()]
+    ax.step(front["infer_ms_per_image"], front["roc_auc"], where="post", c="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("inference ms / image (largest timed batch)")
+    ax.set_ylabel("ROC-AUC (95% bootstrap interval)")
+    ax.set_title(f"Accuracy vs cost {title} (marker area ∝ parameters)".strip())
+    return _save(fig, path)
+
+
+def training_curves(histories: dict[str, pd.DataFrame], path: Path, title: str = "") -> Path | None:
+    """Per-epoch train/validation loss and validation AUC of each deep detector."""
+    histories = {k: v for k, v in histories.items() if v is not None and len(v)}
+    if not histories:
+        return None
+    fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    for name, h in sorted(histories.items()):
+        for col, ls in (("train_loss", "-"), ("val_loss", "--")):
+            if col in h:
+                loss_ax.plot(h["epoch"], h[col], ls=ls, marker="o", ms=3, label=f"{name} {col}")
+        if "val_auc" in h:
+            auc_ax.plot(h["epoch"], h["val_auc"], marker="o", ms=3, label=name)
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    auc_ax.set(xlabel="epoch", ylabel="ROC-AUC", title="validation ROC-AUC")
+    loss_ax.legend(fontsize=7)
+    auc_ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def write_table_figures(
+    folder: Path,
+    board: pd.DataFrame,
+    robust: pd.DataFrame,
+    resol: pd.DataFrame,
+    timing: pd.DataFrame,
+    scores: pd.DataFrame | None,
+) -> dict[str, Path]:
+    """Every figure drawn from a folder's tables into ``folder/figures/``.
+
+    A figure that fails is reported through ``benchmark.progress`` and skipped: a plotting
+    problem never loses the tables.
+    """
+    if not enabled():
+        return {}
+    out_dir = Path(folder) / FIGURES_DIR
+    title = ", ".join(sorted(board["dataset"].dropna().astype(str).unique())) if len(board) else ""
+    plots: dict[str, tuple[Callable[..., Path | None], object]] = {
+        "roc_det": (roc_det_curves, scores),
+        "confusion": (confusion_matrices, scores),
+        "score_density": (score_densities, scores),
+        "reliability": (reliability_diagram, scores),
+        "auc_vs_resolution": (auc_vs_resolution, resol),
+        "robustness_heatmap": (robustness_heatmap, robust),
+        "auc_vs_severity": (auc_vs_severity, robust),
+        "pareto": (pareto, board),
+    }
+    return _draw_all(plots, out_dir, title)
+
+
+def _draw_all(
+    plots: dict[str, tuple[Callable[..., Path | None], object]], out_dir: Path, title: str
+) -> dict[str, Path]:
+    paths = {}
+    for name, (fn, data) in plots.items():
+        try:
+            p = fn(data, out_dir / f"{name}.png", title=title)
+        except Exception as exc:  # noqa: BLE001 - a figure never crashes a run
+            plt.close("all")
+            log.warning("figure %s failed: %s", name, exc, exc_info=True)
+            progress.report(f"figure {name} skipped: {type(exc).__name__}: {exc}")
+            continue
+        if p is not None:
+            paths[f"figure_{name}"] = p
+    return paths
