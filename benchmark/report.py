@@ -40,9 +40,11 @@ def _values(rows: pd.DataFrame) -> pd.DataFrame:
 
 def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
     """One row per detector × dataset: clean-test metrics, cost, per-family AUC, status."""
+    if "tuning" in rows:  # tuned and default fits of one detector are separate rows
+        rows = rows.assign(tuning=rows["tuning"].fillna("default"))
     vals = _values(rows)
     clean = vals[(vals["condition"] == "clean") & (vals["split"] == "test")]
-    keys = ["detector", "dataset"]
+    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in rows else [])
     out = rows[keys + ["train_aug", "pretrained"]].drop_duplicates(keys).set_index(keys)
     overall = clean[clean["subset"] == "all"].pivot_table(
         index=keys, columns="metric", values="value"
@@ -59,7 +61,7 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
         )
     val = vals[(vals["split"] == "val") & (vals["metric"] == "roc_auc")].set_index(keys)["value"]
     out["val_roc_auc"] = val
-    for metric in ("n_parameters", "train_seconds"):
+    for metric in ("n_parameters", "train_seconds", "n_configs_tried", "tuning_seconds"):
         out[metric] = vals[vals["metric"] == metric].set_index(keys)["value"]
     out["n_parameters"] = out["n_parameters"].round().astype("Int64")  # a count, not a float
     out["pretrained"] = out["pretrained"].map(_pretrained_label)
@@ -81,7 +83,7 @@ def leaderboard(rows: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
     out["status"] = "ok"
     out["error"] = ""
     for _, r in fit_err.iterrows():
-        key = (r["detector"], r["dataset"])
+        key = tuple(r[k] for k in keys)
         out.loc[key, "status"] = "not applicable" if r["metric"] == "not_applicable" else "failed"
         out.loc[key, "error"] = r["error"]
     out = _mark_shortcut(out.reset_index())
@@ -213,8 +215,11 @@ def write_tables(
         "resolution": atomic_write_csv(results_dir / "resolution.csv", resol),
         "timing": atomic_write_csv(results_dir / "timing.csv", timing),
     }
+    from benchmark.tuning import markdown_section
+
     paths["markdown"] = atomic_write_text(
-        results_dir / "leaderboard.md", markdown(board, robust, resol, summary, timing, title)
+        results_dir / "leaderboard.md",
+        markdown(board, robust, resol, summary, timing, title) + markdown_section(board, rows),
     )
     return paths
 
@@ -309,6 +314,7 @@ def markdown(
         for c in [
             "detector",
             "dataset",
+            "tuning",
             "status",
             "roc_auc",
             "average_precision",

@@ -34,6 +34,7 @@ ROW_FIELDS = (
     "value",
     "n",
     "train_aug",
+    "tuning",
     "pretrained",
     "params",
     "device",
