@@ -163,8 +163,8 @@ def tune(
             ``det``'s parameters overridden.
 
     Raises:
-        ValueError: when ``val`` lacks a label, or when every candidate failed to fit (the
-            first error's message is included).
+        ValueError: when ``val`` lacks a label. When every candidate fails, the defaults'
+            own fitting error is raised.
     """
     from sklearn.exceptions import FitFailedWarning
     from sklearn.model_selection import GridSearchCV, PredefinedSplit
@@ -196,14 +196,19 @@ def tune(
     )
     report(f"{det.meta.name}: tuning {len(cands)} configuration(s) on validation")
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitFailedWarning)
-        search.fit(x, y)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FitFailedWarning)  # a failed candidate scores NaN
+            search.fit(x, y)
+        scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
+    except ValueError:  # sklearn's "All the N fits failed"
+        scores = np.full(len(cands), np.nan)
     seconds = time.perf_counter() - t0
-    scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
     if np.isnan(scores).all():
-        first = next((str(w.message) for w in caught), "no error recorded")
-        raise ValueError(f"{det.meta.name}: every tuning candidate failed; {first[-800:]}")
+        # Fit the defaults once more, outside sklearn, so the detector's own exception (e.g.
+        # NotApplicableError, which becomes a "not applicable" row) reaches the harness.
+        build(**cands[0]).fit(train, val)
+        raise ValueError(f"{det.meta.name}: every tuning candidate failed on validation")
     best = int(np.nanargmax(scores))  # first of equals: the defaults win ties
     winner, fit_seconds = shared.fitted.get(_key(cands[best]), (None, float("nan")))
     report(
@@ -273,7 +278,7 @@ def side_by_side(board: Any, rows: Any) -> Any:
     Returns:
         A DataFrame with one row per tuned detector × dataset × tuning: test ROC-AUC default
         and tuned and their difference, the same on validation, the parameters the search
-        changed (``"defaults kept"`` when none), configurations tried and search seconds.
+        chose (its search-space entries), configurations tried and search seconds.
         Empty when nothing was tuned. Default columns are NaN when no default run is in
         ``board``.
     """
@@ -293,8 +298,7 @@ def side_by_side(board: Any, rows: Any) -> Any:
         key = (r["detector"], r["dataset"])
         d = default.loc[key] if key in default.index else None
         mine = json.loads(params.get((*key, r["tuning"]), "{}") or "{}")
-        base = json.loads(params.get((*key, DEFAULT_LABEL), "{}") or "{}") if d is not None else {}
-        changed = {k: v for k, v in mine.items() if k in base and base[k] != v}
+        searched = _searched_keys(r["detector"]) or list(mine)
         nan = float("nan")
         out.append(
             {
@@ -306,16 +310,26 @@ def side_by_side(board: Any, rows: Any) -> Any:
                 "roc_auc_gain": r.get("roc_auc", nan) - (d["roc_auc"] if d is not None else nan),
                 "val_roc_auc_default": d["val_roc_auc"] if d is not None else nan,
                 "val_roc_auc_tuned": r.get("val_roc_auc", nan),
-                "changed_params": (
-                    json.dumps(changed, sort_keys=True)
-                    if changed
-                    else ("defaults kept" if d is not None else "")
+                "chosen_params": json.dumps(
+                    {k: mine[k] for k in searched if k in mine}, sort_keys=True
                 ),
                 "n_configs_tried": r.get("n_configs_tried", nan),
                 "tuning_seconds": r.get("tuning_seconds", nan),
             }
         )
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    table["n_configs_tried"] = pd.to_numeric(table["n_configs_tried"]).round().astype("Int64")
+    return table
+
+
+def _searched_keys(name: str) -> list[str]:
+    """Names in detector ``name``'s search space ([] when it cannot be built here)."""
+    from benchmark.registry import create_detector
+
+    try:
+        return list(search_space(create_detector(name)))
+    except Exception:  # noqa: BLE001 - a plugin missing here only loses the column's filter
+        return []
 
 
 def markdown_section(board: Any, rows: Any) -> str:
