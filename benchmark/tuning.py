@@ -318,6 +318,8 @@ def side_by_side(board: Any, rows: Any) -> Any:
             }
         )
     table = pd.DataFrame(out)
+    if table.empty:
+        return table
     table["n_configs_tried"] = pd.to_numeric(table["n_configs_tried"]).round().astype("Int64")
     return table
 

@@ -124,6 +124,10 @@ def test_run_tune_rows_cache_and_side_by_side(toy, tmp_path, tiny_dataset) -> No
     assert set(rows_default["tuning"]) == {"default"} and len(LOG["fit"]) == fits + 1
     assert (tmp_path / next(tmp_path.iterdir()).name / "detectors" / "zz_toy@val3").is_dir()
 
+    default_board = report.leaderboard(rows_default, pd.DataFrame())
+    assert tuning.side_by_side(default_board, rows_default).empty  # nothing tuned: no section
+    assert tuning.markdown_section(default_board, rows_default) == ""
+
     both = pd.concat([rows, rows_default], ignore_index=True)
     board = report.leaderboard(both, pd.DataFrame())
     assert sorted(board["tuning"]) == ["default", "val:3"]  # side by side, not averaged
