@@ -241,7 +241,7 @@ def tune_in_folder(
     """
     label = tuning_label(n)
     space = search_space(det)
-    if not space or not val:  # nothing to search: the default fit, labelled as such
+    if not space or len({s.label for s in val}) < 2:  # no search (no space, or no val AUC)
         return det, None, {"tuning": DEFAULT_LABEL}, folder
     folder = folder.with_name(f"{folder.name}@val{n}")
     key = hashlib.sha1(
