@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list detectors and datasets")
     ls.add_argument("pattern", nargs="?", default=None, help="wildcard filter, e.g. 'sift_*'")
+    ls.add_argument(
+        "--references", action="store_true", help="print the full reference of every cited work"
+    )
 
     r = sub.add_parser(
         "run",
@@ -53,16 +56,29 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--all", action="store_true", help="every registered detector (implies --allow-random-init)"
     )
-    which.add_argument("-d", "--detectors", help="comma-separated names or wildcards")
+    which.add_argument(
+        "-d", "--detectors", help="comma-separated names or wildcards, e.g. 'sift_*,scratch_cnn'"
+    )
     r.add_argument(
         "--dataset",
         default="default",
         help="registered dataset name or a folder with real/ and fake/ "
         "(optionally under train/ val/ test/)",
     )
-    r.add_argument("--out", type=Path, default=Path("runs"), help="run folders (git-ignored)")
     r.add_argument(
-        "--results", type=Path, default=Path("results"), help="where leaderboard tables are written"
+        "--out",
+        type=Path,
+        default=Path("runs"),
+        help="work folders: fitted detectors, cached predictions, each run's rows (git-ignored)",
+    )
+    r.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results folder to publish into (tables under RESULTS/<dataset>/; a run replaces "
+        "only the rows of the detectors and conditions it ran). Default: results/, except "
+        "for --quick and --dataset-opt runs, whose tables stay in their run folder unless "
+        "--results is given",
     )
     r.add_argument(
         "--seed",
@@ -71,7 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         "once per seed (tables under RESULTS/seed<N>/) and add leaderboard_seeds.{csv,md} with "
         "mean, sd, min and max over seeds",
     )
-    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    r.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="where deep detectors train and run (auto: cuda when available); recorded per row",
+    )
     r.add_argument(
         "--quick", action="store_true", help="tiny dataset, 1 epoch, 32 px: a smoke test in seconds"
     )
@@ -88,7 +109,9 @@ def _parser() -> argparse.ArgumentParser:
         "skipped (degrading never upscales)",
     )
     r.add_argument("--no-timing", action="store_true", help="skip latency/throughput measurement")
-    r.add_argument("--timing-batches", default="1,32", help="batch sizes for timing")
+    r.add_argument(
+        "--timing-batches", default="1,32", help="comma-separated batch sizes for timing"
+    )
     r.add_argument(
         "--train-aug",
         choices=["none", "cnndetection"],
@@ -107,7 +130,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="when pretrained weights are absent, use random init (recorded as pretrained=False)",
     )
-    r.add_argument("--reference", default="scratch_cnn", help="reference detector for mCE")
+    r.add_argument(
+        "--reference",
+        default="scratch_cnn",
+        help="reference detector of the mCE columns (ImageNet-C's corruption error ratio)",
+    )
     r.add_argument(
         "--tune",
         type=int,
@@ -136,14 +163,39 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     pr = sub.add_parser("predict", help="fake probability of image files with a fitted detector")
-    pr.add_argument("run_dir", type=Path, help="work folder printed by `run` (runs/<dataset>-...)")
-    pr.add_argument("-d", "--detector", required=True)
-    pr.add_argument("images", nargs="+", type=Path)
+    pr.add_argument(
+        "run_dir", type=Path, help="work folder printed by `run` (runs/<dataset>-<fp>-seed0-none)"
+    )
+    pr.add_argument(
+        "-d", "--detector", required=True, help="name of a detector fitted in that folder"
+    )
+    pr.add_argument("images", nargs="+", type=Path, help="image files to score")
 
-    rep = sub.add_parser("report", help="rebuild tables from a run's rows.csv")
-    rep.add_argument("rows", type=Path, help="runs/.../runs/<run_id>/rows.csv")
-    rep.add_argument("--results", type=Path, default=Path("results"))
-    rep.add_argument("--reference", default="scratch_cnn")
+    rep = sub.add_parser(
+        "report",
+        help="rebuild tables from a run folder, a rows.csv, or a results folder",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    rep.add_argument(
+        "source",
+        type=Path,
+        help="a work folder printed by `run` (its latest run), a run's folder "
+        "(runs/.../runs/<run_id>), a rows.csv, or a published results folder "
+        "(results/<dataset>, or results/ for all of them)",
+    )
+    rep.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="publish the rows into this results folder (upsert, under RESULTS/<dataset>/); "
+        "default: a run's tables go to its own tables/ folder, a results folder is rebuilt "
+        "in place",
+    )
+    rep.add_argument(
+        "--reference",
+        default="scratch_cnn",
+        help="reference detector of the mCE columns (ImageNet-C's corruption error ratio)",
+    )
     return p
 
 
@@ -166,6 +218,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     from benchmark.data import dataset_options
     from benchmark.registry import DATASETS, DETECTORS, list_datasets, list_detectors, plugin_errors
 
+    if args.references:
+        from benchmark.references import REFERENCES
+
+        for ref in REFERENCES.values():
+            print(f"{ref.short}: {ref.full}")
+        return 0
     names = list_detectors(args.pattern) if args.pattern else list_detectors()
     print(f"{'detector':28} {'family':10} {'input':6} paper")
     for name in names:
@@ -178,6 +236,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if options:
             print(f"  {'':26} --dataset-opt: " + ", ".join(f"{k}={v}" for k, v in options.items()))
     print("  <folder>                   any folder with real/ and fake/ (see --dataset)")
+    print("\nfull references: python -m benchmark list --references (or README, References)")
     for label, err in plugin_errors().items():
         print(f"\nplugin failed to load: {label}: {err}", file=sys.stderr)
     return 0
@@ -213,7 +272,7 @@ def _dataset_options(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import harness, report
+    from benchmark import harness, publish
     from benchmark.conditions import parse_corruptions, parse_resolutions, parse_severities
     from benchmark.data import load_dataset
     from benchmark.registry import list_detectors
@@ -246,58 +305,106 @@ def cmd_run(args: argparse.Namespace) -> int:
         tune=args.tune,
     )
     options = _dataset_options(args.dataset_opt)
+    # A smoke test or a re-sized dataset never lands in the published tables by accident.
+    results = args.results
+    if results is None and not args.quick and not options:
+        results = Path("results")
     print(
         f"{len(names)} detector(s): {', '.join(names)}; "
         f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
         f"{len(cfg.resolutions)} resolution(s)"
     )
-    boards, failed = [], []
-    for seed in seeds:
+    boards, failed, dataset = [], [], None
+    for i, seed in enumerate(seeds):
         seed_cfg = dataclasses.replace(cfg, seed=seed)
         dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
-        results = args.results if len(seeds) == 1 else args.results / f"seed{seed}"
-        board, outcomes = _run_one(seed_cfg, dataset, results, args.reference)
+        prefix = f"seed {seed} ({i + 1}/{len(seeds)}) " if len(seeds) > 1 else ""
+        board, outcomes = _run_one(seed_cfg, dataset, results, args.reference, prefix)
         boards.append(board.assign(seed=seed))
         failed += [(seed, o) for o in outcomes if not o.ok]
+    if results is not None and dataset is not None:
+        if len(seeds) > 1 or seeds != [0]:
+            paths = publish.write_seed_summary(publish.dataset_folder(results, dataset.name))
+            if paths:
+                print(f"\nover seeds: {', '.join(str(p) for p in paths.values())}")
+        publish.write_index(results)
     if len(seeds) > 1:
+        from benchmark import report
+
         summary = report.seed_summary(boards)
-        paths = report.write_seed_summary(summary, args.results)
-        print(f"\nover seeds {', '.join(map(str, seeds))}:")
+        print(f"\nover seeds {', '.join(map(str, seeds))} (this run):")
         cols = ["detector", "n_seeds", "roc_auc_mean", "roc_auc_std", "roc_auc_min"]
         print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        print(f"tables: {', '.join(str(p) for p in paths.values())}")
     for seed, o in failed:
         print(f"FAILED {o.name} (seed {seed}): {o.error}", file=sys.stderr)
-    print(f"wall time {time.perf_counter() - t0:.0f}s")
+    print(f"wall time {_clock(time.perf_counter() - t0)}")
     return 1 if failed else 0
 
 
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}h{m % 60:02d}m{s:02d}s" if m >= 60 else f"{m}m{s:02d}s ({seconds:.0f}s)"
+
+
 def _run_one(
-    cfg: harness.RunConfig, dataset: Dataset, results: Path, reference: str
+    cfg: harness.RunConfig, dataset: Dataset, results: Path | None, reference: str, prefix: str
 ) -> tuple[pd.DataFrame, list[harness.DetectorOutcome]]:
-    """One seed: run, write its tables to ``results``, print its leaderboard."""
-    from benchmark import harness, report
+    """One seed: run, publish (or keep in the run folder) its tables, print them in words."""
+    from benchmark import harness, progress, publish, report
+    from benchmark.console import ProgressDisplay
+    from benchmark.summary import run_summary
 
     summary = dataset.summary()
     print(
         f"dataset {dataset.name} ({dataset.fingerprint}), seed {cfg.seed}: "
         + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
     )
-    run_dir, outcomes = harness.run(cfg, dataset, progress=_progress)
+    display = ProgressDisplay(prefix=prefix)
+    with progress.sink(display.message):
+        try:
+            run_dir, outcomes = harness.run(cfg, dataset, progress=display)
+        finally:
+            display.close()
     rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
-    paths = report.write_tables(rows, timing, results, reference, title=dataset.name)
     board = report.leaderboard(rows, timing)
+    if results is None:
+        tables = run_dir / "tables"
+        report.write_tables(rows, timing, tables, reference, title=dataset.name)
+    else:
+        tables = publish.dataset_folder(results, dataset.name, cfg.seed)
+        try:
+            scores = publish.read_scores(run_dir / "scores.csv")
+            publish.publish(rows, timing, tables, reference, title=dataset.name, scores=scores)
+        except publish.PublishError as exc:  # keep this run's tables; say how to publish them
+            report.write_tables(rows, timing, run_dir / "tables", reference, title=dataset.name)
+            raise publish.PublishError(
+                f"{exc}. This run's tables are in {run_dir / 'tables'}; "
+                f"`python -m benchmark report {run_dir} --results DIR` publishes them"
+            ) from exc
     for msg in report.shortcut_warnings(board):
         print(msg, file=sys.stderr)
     print()
-    cols = [
-        c for c in ["detector", "status", "roc_auc", "accuracy", "accuracy_tuned"] if c in board
-    ]
+    cols = ["detector", "status", "roc_auc", "accuracy", "accuracy_tuned"]
+    cols = [c for c in cols if c in board]
     print(board[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"\nrun folder: {harness.work_dir(cfg, dataset)}  (rows: {run_dir / 'rows.csv'})")
-    print(f"tables: {', '.join(str(p) for p in paths.values())}")
+    spread_file = publish.dataset_folder(results or Path("results"), dataset.name) / "seeds"
+    spread_file /= "leaderboard_seeds.csv"
+    spread = pd_read(spread_file)
+    print("\nsummary:")
+    for line in run_summary(
+        board, tables=tables, run_folder=harness.work_dir(cfg, dataset), seed_spread=spread
+    ):
+        print(f"  - {line}")
+    if results is None:
+        print("  - Not published (a --quick or --dataset-opt run): pass --results DIR to publish.")
     return board, outcomes
+
+
+def pd_read(path: Path) -> pd.DataFrame | None:
+    import pandas as pd
+
+    return pd.read_csv(path) if path.is_file() else None
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -311,48 +418,15 @@ def parse_seeds(text: str) -> list[int]:
     return out
 
 
-def _progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
-    from benchmark.data import as_samples
-    from benchmark.protocol import load_detector
+    from benchmark.commands import predict
 
-    folder = args.run_dir / "detectors" / args.detector
-    info_file = folder / "fit.json"
-    if not info_file.is_file():
-        have = (
-            sorted(p.name for p in (args.run_dir / "detectors").glob("*"))
-            if (args.run_dir / "detectors").is_dir()
-            else []
-        )
-        raise FileNotFoundError(
-            f"{info_file}: no fitted {args.detector!r} in {args.run_dir} "
-            f"(fitted here: {', '.join(have) or 'none'})"
-        )
-    threshold = json.loads(info_file.read_text())["threshold"]
-    det = load_detector(folder)
-    for path in args.images:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: image not found")
-    probs = det.predict_proba(as_samples([str(p) for p in args.images]))[:, 1]
-    print(f"{'image':40} p(fake)  verdict (threshold {threshold:.3f}, tuned on validation)")
-    for path, p in zip(args.images, probs, strict=True):
-        print(f"{str(path):40} {p:7.3f}  {'FAKE' if p >= threshold else 'real'}")
-    return 0
+    return predict(args.run_dir, args.detector, args.images)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from benchmark import report
+    from benchmark.commands import rebuild_report
 
-    rows = report.load_rows(args.rows)
-    timing_file = args.rows.parent / "timing.json"
-    timing = (
-        report.frame_from(json.loads(timing_file.read_text()))
-        if timing_file.is_file()
-        else (report.frame_from([]))
-    )
-    paths = report.write_tables(rows, timing, args.results, args.reference)
-    print("\n".join(str(p) for p in paths.values()))
+    for path in rebuild_report(args.source, args.results, args.reference):
+        print(path)
     return 0

@@ -22,7 +22,6 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,29 @@ from benchmark.protocol import model_input_size
 from benchmark.results import RowWriter, atomic_write_json, git_sha, make_run_id, package_versions
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str], None]
+
+
+class Tracker:
+    """What a run tells its display: cells planned and done, and free-text messages.
+
+    A *cell* is one unit of work: fitting a detector, scoring one condition, timing it. The
+    CLI's display turns these into "detector k/N, condition j/M, elapsed, ETA"; this base
+    class only logs, which is what library use and tests get.
+    """
+
+    def start(self, plan: list[tuple[str, int]]) -> None:
+        """The run's plan: (detector, number of cells) in order."""
+        log.info("plan: %s", plan)
+
+    def cell(self, detector: str, text: str) -> None:
+        """One cell of ``detector`` finished (or failed); ``text`` says which."""
+        log.info("%s: %s", detector, text)
+
+    def message(self, text: str) -> None:
+        log.info("%s", text)
+
+
+Progress = Tracker
 
 
 @dataclass(frozen=True)
@@ -211,14 +232,21 @@ def evaluate_detector(
     """Fit once, then score every condition; failures become error rows."""
     from benchmark.conditions import render
 
+    def cell(key: str, text: str) -> None:
+        progress.cell(name, text)
+
     base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
     base["tuning"] = f"val:{cfg.tune}" if cfg.tune else "default"
     try:
         det = build_detector(name, cfg)
         base["params"] = det.get_params()
-        progress(f"{name}: fitting on {len(dataset.train)} images")
+        progress.message(f"{name}: fitting on {len(dataset.train)} images")
+        t0 = time.perf_counter()
         det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg)
+        secs = time.perf_counter() - t0
+        cell("fit", f"fitted in {secs:.1f}s (validation AUC {info['val_roc_auc']:.3f})")
     except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
+        progress.cell(name, f"FAILED during fit: {type(exc).__name__}: {exc}")
         return _failed(name, exc, writer, base, "fit")
     base["pretrained"] = info.get("pretrained", "")
     base |= {"params": det.get_params(), "tuning": info.get("tuning", "default")}
@@ -264,7 +292,10 @@ def evaluate_detector(
             t0 = time.perf_counter()
             cache = wdir / "predictions" / name / info["params_key"] / f"{cond.key}.npz"
             scores = cached_scores(det, samples, cache)  # keyed by the fit: a refit re-scores
-            progress(f"{name}: {cond.key} scored in {time.perf_counter() - t0:.1f}s")
+            cell(cond.key, f"{cond.key} scored in {time.perf_counter() - t0:.1f}s")
+            if cond.kind == "clean":  # per-image scores: curves, intervals, paired tests
+                where = base | {"condition": cond.key}
+                writer.add_scores(where, samples, scores, info["threshold"])
             _metric_rows(
                 writer,
                 base | cond.as_row() | {"condition": cond.key},
@@ -274,6 +305,7 @@ def evaluate_detector(
                 by_family=cond.kind == "clean",
             )
         except Exception as exc:  # noqa: BLE001
+            cell(cond.key, f"{cond.key} FAILED: {type(exc).__name__}")
             _failed(name, exc, writer, base | {"condition": cond.key}, f"condition {cond.key}")
     if hasattr(det, "retrieval_metrics"):
         try:
@@ -294,8 +326,11 @@ def evaluate_detector(
             _failed(name, exc, writer, base | {"condition": "retrieval"}, "retrieval metrics")
     if cfg.timing and not det.meta.needs_files:  # file-reading baselines can't take random input
         try:
+            t0 = time.perf_counter()
             timing_rows.extend(_timing(det, name, wdir, cfg, info, dataset))
+            cell("timing", f"timed in {time.perf_counter() - t0:.1f}s")
         except Exception as exc:  # noqa: BLE001
+            cell("timing", f"timing FAILED: {type(exc).__name__}")
             _failed(name, exc, writer, base | {"condition": "timing"}, "timing")
     return DetectorOutcome(name, True, fit_info=info)
 
@@ -372,12 +407,23 @@ def _failed(
     return DetectorOutcome(name, False, error=msg)
 
 
+def plan_cells(name: str, conditions: list[Any], cfg: RunConfig) -> list[str]:
+    """The cells a detector will go through: fit, its conditions, timing (for ETAs)."""
+    from benchmark.registry import DETECTORS
+
+    meta = DETECTORS.get(name).meta
+    agnostic = meta.input_size is None
+    cells = ["fit"] + [c.key for c in conditions if c.mode != "native" or agnostic]
+    return cells + (["timing"] if cfg.timing and not meta.needs_files else [])
+
+
 def run(
-    cfg: RunConfig, dataset: Dataset, progress: Progress = log.info
+    cfg: RunConfig, dataset: Dataset, progress: Progress | None = None
 ) -> tuple[Path, list[DetectorOutcome]]:
     """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes."""
     from benchmark.conditions import build_conditions
 
+    progress = progress or Tracker()
     wdir = work_dir(cfg, dataset)
     run_id = make_run_id()
     run_dir = wdir / "runs" / run_id
@@ -410,12 +456,15 @@ def run(
     native = _native_size(dataset) or 0
     resolutions = [r for r in cfg.resolutions if r < native]  # degrading never upscales
     if len(resolutions) < len(cfg.resolutions):
-        progress(f"resolutions >= the test images' {native} px are the clean condition: skipped")
+        progress.message(
+            f"resolutions >= the test images' {native} px are the clean condition: skipped"
+        )
     conditions = build_conditions(
         list(cfg.corruptions), list(cfg.severities), resolutions, resolution_agnostic=True
     )
     outcomes: list[DetectorOutcome] = []
     timing_rows: list[dict] = []
+    progress.start([(name, len(plan_cells(name, conditions, cfg))) for name in cfg.detectors])
     for name in cfg.detectors:
         outcomes.append(
             evaluate_detector(name, dataset, cfg, writer, wdir, conditions, timing_rows, progress)

@@ -54,11 +54,21 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", newline="") as fh:
             fh.write(text)
+        # mkstemp creates 0600; a published table gets what an ordinary open() would give
+        # (0644 under the usual umask), so other users and a web server can read it.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_csv(path: str | Path, frame: Any) -> Path:
@@ -120,13 +130,54 @@ def make_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
 
 
+SCORE_FIELDS = ("run_id", "detector", "dataset", "seed", "train_aug", "tuning", "condition",
+                "sample_id", "label", "family", "group", "score", "threshold")  # fmt: skip
+
+
+def sample_group(meta: Mapping[str, Any]) -> str:
+    """The unit of independence of a sample: its video, identity or source photo group.
+
+    Images of one source are not independent; bootstrap intervals resample whole groups.
+    Empty when the dataset does not know one (each image is then its own group).
+    """
+    for key in ("group", "source_group", "video", "identity", "source"):
+        value = meta.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return ""
+
+
 class RowWriter:
-    """Collects rows for one run and flushes the whole table atomically after each detector."""
+    """Collects rows for one run and flushes the whole table atomically after each detector.
+
+    Beside the long table (``rows.csv``) it keeps every clean test image's score
+    (``scores.csv``: one row per detector × image), from which curves, intervals and paired
+    tests are computed.
+    """
 
     def __init__(self, path: Path, common: Mapping[str, Any]) -> None:
         self.path = Path(path)
         self.common = dict(common)
         self.rows: list[dict[str, Any]] = []
+        self.scores: list[dict[str, Any]] = []
+
+    def add_scores(self, base: Mapping[str, Any], samples: Iterable[Any], scores: Any,
+                   threshold: float) -> None:  # fmt: skip
+        """One ``scores.csv`` row per sample: its label, family, group and fake score."""
+        for s, score in zip(samples, scores, strict=True):
+            self.scores.append(
+                {k: "" for k in SCORE_FIELDS}
+                | {k: v for k, v in self.common.items() if k in SCORE_FIELDS}
+                | {k: v for k, v in base.items() if k in SCORE_FIELDS}
+                | {
+                    "sample_id": s.id,
+                    "label": int(s.label),
+                    "family": str(s.meta.get("family", "fake" if s.label else "real")),
+                    "group": sample_group(s.meta),
+                    "score": float(score),
+                    "threshold": float(threshold),
+                }
+            )
 
     def add(self, **fields: Any) -> None:
         row = {k: "" for k in ROW_FIELDS} | self.common | {"timestamp": now_iso()} | fields
@@ -142,6 +193,8 @@ class RowWriter:
         import pandas as pd
 
         frame = pd.DataFrame(self.rows, columns=list(ROW_FIELDS))
+        scores = pd.DataFrame(self.scores, columns=list(SCORE_FIELDS))
+        atomic_write_csv(self.path.with_name("scores.csv"), scores)
         return atomic_write_csv(self.path, frame)
 
     def frame(self) -> Any:

@@ -26,6 +26,7 @@ def test_run_quick_end_to_end(tmp_path, capsys, tiny_dataset):
         "1,4",
     ]
     assert main(argv) == 0
+    results = results / "default-quick"  # published per dataset
     board = pd.read_csv(results / "leaderboard.csv")
     assert set(board["detector"]) == {"fft_spectrum", "scratch_cnn"}
     assert (board["status"] == "ok").all() and board["roc_auc"].between(0, 1).all()
@@ -101,11 +102,12 @@ def test_several_seeds_give_per_seed_tables_and_a_summary(tmp_path, capsys, monk
             str(tmp_path / "runs"), "--results", str(results), "--corruptions", "none",
             "--resolutions", "none", "--no-timing"]  # fmt: skip
     assert main(argv) == 0
-    assert (results / "seed3" / "leaderboard.csv").is_file()
-    assert (results / "seed5" / "leaderboard.csv").is_file()
-    summary = pd.read_csv(results / "leaderboard_seeds.csv")
+    seeds = results / "default-quick" / "seeds"
+    assert (seeds / "seed3" / "leaderboard.csv").is_file()
+    assert (seeds / "seed5" / "leaderboard.csv").is_file()
+    summary = pd.read_csv(seeds / "leaderboard_seeds.csv")
     assert summary["n_seeds"].tolist() == [2] and summary["seeds"].tolist() == ["3,5"]
-    per_seed = [pd.read_csv(results / f"seed{s}" / "leaderboard.csv")["roc_auc"][0] for s in (3, 5)]
+    per_seed = [pd.read_csv(seeds / f"seed{s}" / "leaderboard.csv")["roc_auc"][0] for s in (3, 5)]
     assert summary["roc_auc_mean"][0] == pytest.approx(sum(per_seed) / 2)
     assert {p.name.split("-seed")[1] for p in (tmp_path / "runs").iterdir()} == {"3-none", "5-none"}
 
@@ -126,6 +128,37 @@ def test_parse_seeds_rejects_junk(bad):
 def test_predict_unknown_run_dir(tmp_path, capsys):
     assert main(["predict", str(tmp_path), "-d", "fft_spectrum", "x.png"]) == 2
     assert "no fitted" in capsys.readouterr().err
+
+
+def test_predict_missing_run_folder_says_so_and_suggests(tmp_path, capsys):
+    (tmp_path / "default-abc-seed0-none").mkdir()
+    assert main(["predict", str(tmp_path / "default-abd-seed0-none"), "-d", "x", "a.png"]) == 2
+    err = capsys.readouterr().err
+    assert "run folder not found" in err and "default-abc-seed0-none" in err
+
+
+def test_predict_suggests_near_detector_names(tmp_path, capsys):
+    fitted = tmp_path / "detectors" / "fft_spectrum"
+    fitted.mkdir(parents=True)
+    (fitted / "fit.json").write_text("{}")
+    assert main(["predict", str(tmp_path), "-d", "fft_spectrm", "a.png"]) == 2
+    assert "did you mean 'fft_spectrum'" in capsys.readouterr().err
+
+
+def test_every_option_of_every_subcommand_has_help():
+    import argparse
+
+    from benchmark.cli import _parser
+
+    parser = _parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, sub in subs.choices.items()
+        for action in sub._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert not missing, f"options without help text: {missing}"
 
 
 def test_help_mentions_every_subcommand(capsys):

@@ -264,6 +264,8 @@ class SiftBoVW(BaseDetector):
 
     def _predict_fake(self, samples: list[Sample]) -> np.ndarray:
         x = self._features(samples)
+        if hasattr(self.model_, "estimators_") and hasattr(self.model_, "n_outputs_"):
+            return forest_fake_proba(self.model_, x)
         if hasattr(self.model_, "predict_proba"):
             return self.model_.predict_proba(x)[:, 1]
         return 1.0 / (1.0 + np.exp(-self.model_.decision_function(x)))
@@ -334,3 +336,21 @@ def sift_svm(**kw):
 def sift_rf(**kw):
     """Dense SIFT bag of words + keypoint statistics → random forest (seed 001 §5.2)."""
     return SiftRF(**pin_params(kw, classifier="rf"))
+
+
+def forest_fake_proba(forest: Any, x: np.ndarray) -> np.ndarray:
+    """``forest.predict_proba(x)[:, 1]``, without sklearn's per-tree dispatch.
+
+    ``RandomForestClassifier.predict_proba`` validates the input and dispatches every tree
+    through joblib (a thread pool with ``n_jobs=-1``): about 0.1-0.2 ms per tree, so a
+    500-tree forest took 78 ms for one image against 2 ms for the SVM on the same features.
+    Each tree's compiled ``tree_.predict`` holds the per-leaf class fractions, and sklearn's
+    forest averages exactly these in estimator order, so summing them here gives the same
+    probabilities (tested to 1e-12) at a few microseconds per tree.
+    """
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    total = np.zeros((len(x32), forest.n_classes_))
+    for tree in forest.estimators_:
+        total += tree.tree_.predict(x32).reshape(len(x32), -1)[:, : forest.n_classes_]
+    proba = total / len(forest.estimators_)
+    return proba[:, list(forest.classes_).index(1)]

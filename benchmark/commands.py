@@ -1,0 +1,113 @@
+"""The ``predict`` and ``report`` sub-commands (CLI code: these print)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+from benchmark import publish, report
+
+
+def _near(name: str, choices: list[str]) -> str:
+    hits = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(map(repr, hits))}?" if hits else ""
+
+
+def predict(run_dir: Path, detector: str, images: list[Path]) -> int:
+    """Print each image's fake probability and verdict from a detector fitted in ``run_dir``."""
+    from benchmark.data import as_samples
+    from benchmark.protocol import load_detector
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        siblings = [p.name for p in run_dir.parent.glob("*") if p.is_dir()]
+        raise FileNotFoundError(
+            f"{run_dir}: run folder not found{_near(run_dir.name, siblings)} "
+            "(`run` prints its work folder, e.g. runs/default-<fingerprint>-seed0-none)"
+        )
+    fitted_root = run_dir / "detectors"
+    have = sorted(p.name for p in fitted_root.glob("*") if (p / "fit.json").is_file())
+    info_file = fitted_root / detector / "fit.json"
+    if not info_file.is_file():
+        raise FileNotFoundError(
+            f"{run_dir}: no fitted detector {detector!r} here{_near(detector, have)} "
+            f"(fitted here: {', '.join(have) or 'none'})"
+        )
+    missing = [str(p) for p in images if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: image not found")
+    threshold = json.loads(info_file.read_text())["threshold"]
+    det = load_detector(info_file.parent)
+    probs = det.predict_proba(as_samples([str(p) for p in images]))[:, 1]
+    print(f"{'image':40} p(fake)  verdict (threshold {threshold:.3f}, tuned on validation)")
+    for path, p in zip(images, probs, strict=True):
+        print(f"{str(path):40} {p:7.3f}  {'FAKE' if p >= threshold else 'real'}")
+    return 0
+
+
+def _latest_run(work: Path) -> Path:
+    runs = sorted(p for p in (work / "runs").glob("*") if (p / "rows.csv").is_file())
+    if not runs:
+        raise FileNotFoundError(f"{work}: no finished run in {work / 'runs'} (no rows.csv)")
+    return runs[-1]
+
+
+def _timing_of(run: Path):  # -> pd.DataFrame
+    timing_file = run / "timing.json"
+    rows = json.loads(timing_file.read_text()) if timing_file.is_file() else []
+    return report.frame_from(rows)
+
+
+def rebuild_report(source: Path, results: Path | None, reference: str) -> list[Path]:
+    """Tables from a work folder, a run folder, a rows.csv or a published results folder.
+
+    A run's rows go to ``<run>/tables/`` (or are published into ``results`` when given); a
+    published folder (one with ``leaderboard.csv``) is rebuilt in place from its rows.
+    """
+    import pandas as pd
+
+    source = Path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: not found (give a run folder, a rows.csv or results/)")
+    if source.is_dir() and not (source / "rows.csv").is_file():
+        if (source / "runs").is_dir():  # a work folder printed by `run`
+            source = _latest_run(source)
+        else:  # a results root: rebuild every published folder under it
+            folders = sorted(p.parent for p in source.rglob("rows.csv"))
+            if not folders:
+                raise FileNotFoundError(
+                    f"{source}: no rows.csv under it: not a run folder nor a results folder"
+                )
+            out = [p for f in folders for p in rebuild_report(f, None, reference)]
+            return out + list(publish.write_index(source).values())
+    rows_file = source / "rows.csv" if source.is_dir() else source
+    folder = rows_file.parent
+    try:
+        rows = report.load_rows(rows_file)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{rows_file}: not a fakebench rows table ({exc})") from exc
+    missing = {"detector", "dataset", "metric", "value"} - set(rows.columns)
+    if missing:
+        raise ValueError(f"{rows_file}: not a fakebench rows table (no {', '.join(missing)})")
+    if (folder / "leaderboard.csv").is_file() and results is None:  # published: rebuild it
+        timing_file = folder / publish.TIMING_FILE
+        timing = publish._read(timing_file)
+        timing = report.frame_from([]) if timing is None else timing
+        return list(report.write_tables(rows, timing, folder, reference).values())
+    timing = _timing_of(folder)
+    if results is None:
+        return list(report.write_tables(rows, timing, folder / "tables", reference).values())
+    paths: list[Path] = []
+    scores_file = folder / publish.SCORES_FILE
+    scores = publish.read_scores(scores_file) if scores_file.is_file() else None
+    for (dataset, seed), part in rows.groupby(["dataset", "seed"]):
+        target = publish.dataset_folder(results, str(dataset), int(seed))
+        part_timing = timing[timing["detector"].isin(part["detector"])] if len(timing) else timing
+        part_scores = None
+        if scores is not None:
+            part_scores = scores[(scores["dataset"] == dataset) & (scores["seed"] == seed)]
+        paths += publish.publish(
+            part, part_timing, target, reference, title=str(dataset), scores=part_scores
+        ).values()
+    return paths + list(publish.write_index(results).values())
