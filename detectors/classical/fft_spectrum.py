@@ -16,12 +16,13 @@ because no library offers it; the FFT itself is ``scipy.fft`` over the whole bat
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import ClassVar
 
 import numpy as np
 
 from benchmark.data import Sample
+from benchmark.features import cached_features
 from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
 
@@ -99,6 +100,11 @@ def _coarse_bins(h: int, w: int, n_points: int) -> np.ndarray:
     return np.where(radii < n_bins, radii * n_points // n_bins, n_points)
 
 
+def spectra_of(samples: list[Sample], n_points: int, binning: str) -> np.ndarray:
+    """``azimuthal_spectra`` of samples (picklable, for ``benchmark.features``)."""
+    return azimuthal_spectra([s.load() for s in samples], n_points, binning=binning)
+
+
 def _gray(img: np.ndarray) -> np.ndarray:
     # ITU-R 601 luma, as cv2.cvtColor(..., COLOR_RGB2GRAY) but in float to keep precision.
     return img[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
@@ -138,7 +144,10 @@ class FFTSpectrum(BaseDetector):
         self.seed = seed
 
     def _features(self, samples: list[Sample]) -> np.ndarray:
-        return azimuthal_spectra([s.load() for s in samples], self.n_points, binning=self.binning)
+        # cached on disk: a --tune search refits with other C values on the same spectra
+        key = {"n_points": self.n_points, "binning": self.binning, "version": 2}
+        fn = partial(spectra_of, n_points=self.n_points, binning=self.binning)
+        return cached_features(samples, fn, key, n_jobs=1, name="fft_spectrum")
 
     def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
         from sklearn.calibration import CalibratedClassifierCV
