@@ -80,6 +80,7 @@ class RunConfig:
     reference: str = "scratch_cnn"
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick: bool = False
+    tune: int = 0  # > 0: try up to this many configurations per detector on val (tuning.py)
 
 
 @dataclass
@@ -128,6 +129,16 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
     """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``."""
     from benchmark.protocol import load_detector
 
+    train = dataset.train
+    if cfg.train_aug != "none" and "train_aug" not in det.get_params():
+        train = augment_once(train, cfg.train_aug, cfg.seed, dataset.fingerprint)
+    tuned, fitted = {"tuning": "default"}, None
+    if cfg.tune:  # hyper-parameters chosen on validation; tuned fits live in <folder>@val<N>
+        from benchmark.tuning import tune_in_folder
+
+        det, fitted, tuned, folder = tune_in_folder(
+            det, train, dataset.val, cfg.tune, cfg.seed, folder
+        )
     info_file = folder / "fit.json"
     if info_file.is_file():
         info = json.loads(info_file.read_text())
@@ -137,13 +148,14 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
                 info |= _tune_on_val(det, dataset, cfg.threshold_rule)
                 atomic_write_json(info_file, info)
             return det, info
-    train = dataset.train
-    if cfg.train_aug != "none" and "train_aug" not in det.get_params():
-        train = augment_once(train, cfg.train_aug, cfg.seed, dataset.fingerprint)
-    t0 = time.perf_counter()
-    det.fit(train, dataset.val)
-    train_seconds = time.perf_counter() - t0
+    if fitted is not None:  # the search's fit of the winner on train is its refit
+        det, train_seconds = fitted
+    else:
+        t0 = time.perf_counter()
+        det.fit(train, dataset.val)
+        train_seconds = time.perf_counter() - t0
     info = {
+        **tuned,
         "detector": det.meta.name,
         "params_key": params_key(det),
         "params": det.get_params(),
@@ -224,6 +236,7 @@ def evaluate_detector(
         progress.cell(name, text)
 
     base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
+    base["tuning"] = f"val:{cfg.tune}" if cfg.tune else "default"
     try:
         det = build_detector(name, cfg)
         base["params"] = det.get_params()
@@ -236,7 +249,14 @@ def evaluate_detector(
         progress.cell(name, f"FAILED during fit: {type(exc).__name__}: {exc}")
         return _failed(name, exc, writer, base, "fit")
     base["pretrained"] = info.get("pretrained", "")
+    base |= {"params": det.get_params(), "tuning": info.get("tuning", "default")}
+    tuned_rows = [
+        ("val" if m.startswith("default_val") else "train", m, info[m], len(dataset.val))
+        for m in ("n_configs_tried", "tuning_seconds", "default_val_roc_auc")
+        if m in info
+    ]
     for split, metric, value, n in (
+        *tuned_rows,
         ("train", "train_seconds", info["train_seconds"], len(dataset.train)),
         ("val", "threshold_tuned", info["threshold"], len(dataset.val)),
         ("val", "roc_auc", info["val_roc_auc"], len(dataset.val)),

@@ -67,6 +67,7 @@ def _group(frame: pd.DataFrame) -> pd.DataFrame:
         )
     key = pd.DataFrame(cols, index=frame.index)
     key["condition"] = key["condition"].replace("", "fit")
+    key["tuning"] = key["tuning"].replace("", "default")  # rows from before --tune existed
     return key
 
 

@@ -45,15 +45,17 @@ def leaderboard(
     scores: pd.DataFrame | None = None,
     bootstrap: int = DEFAULT_BOOTSTRAP,
 ) -> pd.DataFrame:
-    """One row per detector × dataset: clean-test metrics, cost, per-family AUC, status.
+    """One row per detector × dataset (× tuning): clean-test metrics, cost, per-family AUC, status.
 
     With ``scores`` (per-image test scores), also 95% bootstrap intervals of ROC-AUC, tuned
     accuracy and EER (``bootstrap`` resamples), paired tests against the best detector and
     tie-aware ranks (``benchmark.stats.leaderboard_statistics``).
     """
+    if "tuning" in rows:  # tuned and default fits of one detector are separate rows
+        rows = rows.assign(tuning=rows["tuning"].fillna("default"))
     vals = _values(rows)
     clean = vals[(vals["condition"] == "clean") & (vals["split"] == "test")]
-    keys = ["detector", "dataset"]
+    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in rows else [])
     out = rows[keys + ["train_aug", "pretrained"]].drop_duplicates(keys).set_index(keys)
     overall = clean[clean["subset"] == "all"].pivot_table(
         index=keys, columns="metric", values="value"
@@ -72,7 +74,7 @@ def leaderboard(
         )
     val = vals[(vals["split"] == "val") & (vals["metric"] == "roc_auc")].set_index(keys)["value"]
     out["val_roc_auc"] = val
-    for metric in ("n_parameters", "train_seconds"):
+    for metric in ("n_parameters", "train_seconds", "n_configs_tried", "tuning_seconds"):
         out[metric] = vals[vals["metric"] == metric].set_index(keys)["value"]
     out["n_parameters"] = out["n_parameters"].round().astype("Int64")  # a count, not a float
     out["pretrained"] = out["pretrained"].map(_pretrained_label)
@@ -94,7 +96,7 @@ def leaderboard(
     out["status"] = "ok"
     out["error"] = ""
     for _, r in fit_err.iterrows():
-        key = (r["detector"], r["dataset"])
+        key = tuple(r[k] for k in keys)
         out.loc[key, "status"] = "not applicable" if r["metric"] == "not_applicable" else "failed"
         out.loc[key, "error"] = r["error"]
     out = _mark_shortcut(out.reset_index())
@@ -239,8 +241,11 @@ def write_tables(
         "resolution": atomic_write_csv(results_dir / "resolution.csv", resol),
         "timing": atomic_write_csv(results_dir / "timing.csv", timing),
     }
+    from benchmark.tuning import markdown_section
+
     paths["markdown"] = atomic_write_text(
-        results_dir / "leaderboard.md", markdown(board, robust, resol, summary, timing, title)
+        results_dir / "leaderboard.md",
+        markdown(board, robust, resol, summary, timing, title) + markdown_section(board, rows),
     )
     from benchmark import figures, page
 
@@ -339,6 +344,7 @@ def markdown(
         for c in [
             "detector",
             "dataset",
+            "tuning",
             "status",
             "rank",
             "roc_auc",

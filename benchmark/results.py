@@ -34,6 +34,7 @@ ROW_FIELDS = (
     "value",
     "n",
     "train_aug",
+    "tuning",
     "pretrained",
     "params",
     "device",
@@ -129,8 +130,8 @@ def make_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
 
 
-SCORE_FIELDS = ("run_id", "detector", "dataset", "seed", "train_aug", "condition", "sample_id",
-                "label", "family", "group", "score", "threshold")  # fmt: skip
+SCORE_FIELDS = ("run_id", "detector", "dataset", "seed", "train_aug", "tuning", "condition",
+                "sample_id", "label", "family", "group", "score", "threshold")  # fmt: skip
 
 
 def sample_group(meta: Mapping[str, Any]) -> str:

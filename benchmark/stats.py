@@ -281,7 +281,7 @@ def leaderboard_statistics(
     for dataset, part in board.groupby("dataset"):
         per_det = _scores_by_detector(scores, str(dataset))
         for idx in part.index:
-            sc = per_det.get(board.at[idx, "detector"])
+            sc = per_det.get(_row_key(board, idx))
             if sc is None or sc["label"].nunique() < 2:
                 continue
             ci = bootstrap_intervals(sc["label"], sc["score"], float(sc["threshold"].iloc[0]),
@@ -293,9 +293,9 @@ def leaderboard_statistics(
         if ok.empty:
             continue
         best_idx = board.loc[ok.index, "roc_auc"].idxmax()
-        best = per_det[board.at[best_idx, "detector"]]
+        best = per_det[_row_key(board, best_idx)]
         for idx in ok.index:
-            other = per_det[board.at[idx, "detector"]]
+            other = per_det[_row_key(board, idx)]
             both = best.merge(other, on="sample_id", suffixes=("_a", "_b"))
             if len(both) < 4 or both["label_a"].nunique() < 2:
                 continue
@@ -311,14 +311,27 @@ def leaderboard_statistics(
     return board
 
 
+def _row_key(board: pd.DataFrame, idx: object) -> str:
+    tuning = board.at[idx, "tuning"] if "tuning" in board else "default"
+    return _key(board.at[idx, "detector"], tuning)
+
+
 def _scores_by_detector(scores: pd.DataFrame, dataset: str) -> dict[str, pd.DataFrame]:
     """Each detector's clean test scores on ``dataset`` (one row per image)."""
     part = scores[scores["dataset"].astype(str) == dataset]
     if "condition" in part:
         part = part[part["condition"].fillna("clean").isin(["clean", ""])]
     out = {}
-    for det, g in part.groupby("detector"):
+    tuning = part["tuning"] if "tuning" in part else pd.Series("", index=part.index)
+    tuning = tuning.astype(object).where(tuning.notna(), "").astype(str).replace("", "default")
+    for (det, tun), g in part.assign(_tuning=tuning).groupby(["detector", "_tuning"]):
         g = g.drop_duplicates("sample_id", keep="last").copy()
         g["group"] = g["group"].fillna("").astype(str)
-        out[str(det)] = g
+        out[_key(det, tun)] = g
     return out
+
+
+def _key(detector: object, tuning: object = "default") -> str:
+    """A leaderboard row's identity: the detector, plus its tuning when tuned on validation."""
+    tuning = "default" if pd.isna(tuning) or tuning in ("", "default") else str(tuning)
+    return str(detector) if tuning == "default" else f"{detector}@{tuning}"

@@ -2,7 +2,9 @@
 
 Method: grayscale → 2-D FFT → shift → ``20·log(|F| + ε)`` → azimuthal average over 1-pixel
 radial bins → a 1-D power spectrum. Following the paper's advice, images are not resized: each
-1-D spectrum is interpolated to a common length instead, so the detector is resolution-agnostic.
+1-D spectrum is put on a common length instead, so the detector is resolution-agnostic. Every
+radial bin counts whatever the image size: bins are averaged into the common grid when the
+image has more of them (a 512-px image has 256), and interpolated only when it has fewer.
 The spectra are standardised and fed to a logistic regression (the paper reports 100% on
 Faces-HQ with it). GAN-style up-sampling leaves periodic peaks at high frequencies, which is
 exactly what this feature sees; local splices barely move it.
@@ -14,11 +16,13 @@ because no library offers it; the FFT itself is ``scipy.fft`` over the whole bat
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import ClassVar
 
 import numpy as np
 
 from benchmark.data import Sample
+from benchmark.features import cached_features
 from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
 
@@ -35,15 +39,31 @@ def _radii(h: int, w: int) -> tuple[np.ndarray, int]:
 
 
 def azimuthal_spectra(
-    images: list[np.ndarray], n_points: int = 64, workers: int = -1
+    images: list[np.ndarray], n_points: int = 64, workers: int = -1, binning: str = "mean"
 ) -> np.ndarray:
     """1-D azimuthally averaged log-magnitude spectra, one row of ``n_points`` per image.
 
-    Images of equal size are transformed in one batched FFT; each spectrum is then
-    interpolated onto ``n_points`` normalised frequencies in [0, 1].
+    Images of equal size are transformed in one batched FFT. Each spectrum is then put on
+    ``n_points`` normalised frequencies in [0, 1] so images of any size share one feature:
+
+    * ``binning="mean"`` (default): when the image has more 1-pixel radial bins than
+      ``n_points``, every pixel of the full circle is averaged into the output bin its
+      normalised radius falls in, so no radial bin is dropped (a 512-px image's 256 bins feed
+      64 points four at a time). With fewer bins than points, the profile is interpolated
+      (up-sampling loses nothing).
+    * ``binning="interp"``: the profile is sampled at ``n_points`` frequencies with
+      ``np.interp`` (fakebench before issue #13): on a 512-px image three bins in four are
+      never read, including the high-frequency ones where up-sampling peaks sit.
+
+    Raises:
+        ValueError: for an unknown ``binning`` or ``n_points`` < 2.
     """
     import scipy.fft
 
+    if binning not in ("mean", "interp"):
+        raise ValueError(f"fft_spectrum: binning must be 'mean' or 'interp', got {binning!r}")
+    if n_points < 2:
+        raise ValueError(f"fft_spectrum: n_points must be >= 2, got {n_points}")
     out = np.empty((len(images), n_points), dtype=np.float64)
     grid = np.linspace(0.0, 1.0, n_points)
     by_shape: dict[tuple[int, int], list[int]] = {}
@@ -54,11 +74,35 @@ def azimuthal_spectra(
         mag = np.abs(scipy.fft.fftshift(scipy.fft.fft2(gray, workers=workers), axes=(-2, -1)))
         logmag = 20.0 * np.log(mag + EPS).reshape(len(idx), -1)
         radii, n_bins = _radii(h, w)
-        counts = np.bincount(radii, minlength=n_bins)[:n_bins]
+        if binning == "mean" and n_bins > n_points:
+            target, n_out, sample = _coarse_bins(h, w, n_points), n_points, False
+        else:
+            target, n_out, sample = radii, n_bins, True
+        inside = target < n_out
+        counts = np.bincount(target[inside], minlength=n_out)[:n_out]
         for row, i in enumerate(idx):
-            prof = np.bincount(radii, weights=logmag[row], minlength=n_bins)[:n_bins] / counts
-            out[i] = np.interp(grid, np.linspace(0.0, 1.0, n_bins), prof)
+            prof = np.bincount(target[inside], weights=logmag[row][inside], minlength=n_out)
+            prof = prof[:n_out] / counts
+            out[i] = np.interp(grid, np.linspace(0.0, 1.0, n_out), prof) if sample else prof
     return out
+
+
+@lru_cache(maxsize=32)
+def _coarse_bins(h: int, w: int, n_points: int) -> np.ndarray:
+    """Output bin of every pixel when ``n_points`` bins split the full circle's radius range.
+
+    The radius is normalised so the ``n_bins`` 1-pixel bins map evenly onto ``n_points``
+    wider bins (bin ``r`` goes to ``floor(r · n_points / n_bins)``); pixels outside the
+    full circle get ``n_points`` and are left out. A hand-written map because
+    ``scipy.stats.binned_statistic`` recomputes it per image (one map serves a batch here).
+    """
+    radii, n_bins = _radii(h, w)
+    return np.where(radii < n_bins, radii * n_points // n_bins, n_points)
+
+
+def spectra_of(samples: list[Sample], n_points: int, binning: str) -> np.ndarray:
+    """``azimuthal_spectra`` of samples (picklable, for ``benchmark.features``)."""
+    return azimuthal_spectra([s.load() for s in samples], n_points, binning=binning)
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -67,18 +111,43 @@ def _gray(img: np.ndarray) -> np.ndarray:
 
 
 class FFTSpectrum(BaseDetector):
-    """Azimuthal FFT spectrum + standardisation + logistic regression (or linear SVM)."""
+    """Azimuthal FFT spectrum + standardisation + logistic regression (or linear SVM).
+
+    Args:
+        n_points: length of the common spectrum every image is put on.
+        classifier: ``"logreg"`` or ``"linear_svm"``.
+        C: inverse regularisation strength of the classifier.
+        binning: ``"mean"`` averages every radial bin into the common grid; ``"interp"``
+            samples it (the behaviour before issue #13, kept for comparisons).
+        seed: seeds the classifier.
+    """
+
+    fit_version = 2  # 2: radial bins averaged into the common grid, not sampled
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    search_space: ClassVar[dict[str, tuple]] = {
+        "C": (0.01, 0.1, 1.0, 10.0),
+        "n_points": (32, 64, 128),
+    }
 
     def __init__(
-        self, n_points: int = 64, classifier: str = "logreg", C: float = 1.0, seed: int = 0
+        self,
+        n_points: int = 64,
+        classifier: str = "logreg",
+        C: float = 1.0,
+        binning: str = "mean",
+        seed: int = 0,
     ):
         self.n_points = n_points
         self.classifier = classifier
         self.C = C
+        self.binning = binning
         self.seed = seed
 
     def _features(self, samples: list[Sample]) -> np.ndarray:
-        return azimuthal_spectra([s.load() for s in samples], self.n_points)
+        # cached on disk: a --tune search refits with other C values on the same spectra
+        key = {"n_points": self.n_points, "binning": self.binning, "version": 2}
+        fn = partial(spectra_of, n_points=self.n_points, binning=self.binning)
+        return cached_features(samples, fn, key, n_jobs=1, name="fft_spectrum")
 
     def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
         from sklearn.calibration import CalibratedClassifierCV

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -97,6 +98,9 @@ def file_features(path: str | Path) -> np.ndarray:
 
 class MetadataBaseline(BaseDetector):
     """File-storage features → StandardScaler + logistic regression (no pixels)."""
+
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    search_space: ClassVar[dict[str, tuple]] = {"C": (0.01, 0.1, 1.0, 10.0)}
 
     def __init__(self, C: float = 1.0, seed: int = 0):
         self.C = C

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 
@@ -192,6 +193,9 @@ class RetrievalDetector(BaseDetector):
 class HarrisRetrieval(RetrievalDetector):
     """Pooled Harris response at 299×299 + k-NN vote over the training pool."""
 
+    #: Tried by ``run --tune N`` on validation; ``k`` is already chosen there from ``k_grid``.
+    search_space: ClassVar[dict[str, tuple]] = {"grid": (4, 8, 12), "standardize": (True, False)}
+
     def __init__(
         self,
         metric: str = "cos",
@@ -236,6 +240,9 @@ class ResNetRetrieval(RetrievalDetector):
     Weights: ``weights_path``, else the torch hub cache, else an error — or random init with
     ``allow_random_init=True`` (``pretrained_`` records which).
     """
+
+    #: Tried by ``run --tune N`` on validation; ``k`` is already chosen there from ``k_grid``.
+    search_space: ClassVar[dict[str, tuple]] = {"standardize": (False, True)}
 
     def __init__(
         self,

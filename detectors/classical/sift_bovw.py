@@ -25,7 +25,7 @@ disk by ``benchmark.features``.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -110,6 +110,8 @@ class SiftBoVW(BaseDetector):
         C_grid: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0),
         gamma_factors: tuple[float, ...] = (0.3, 1.0, 3.0),
         n_estimators_grid: tuple[int, ...] = (100, 250, 500),
+        max_depth: int | None = None,
+        max_features: str | float = "sqrt",
         n_jobs: int = -1,
         use_cache: bool = True,
         seed: int = 0,
@@ -126,6 +128,8 @@ class SiftBoVW(BaseDetector):
         self.C_grid = C_grid
         self.gamma_factors = gamma_factors
         self.n_estimators_grid = n_estimators_grid
+        self.max_depth = max_depth
+        self.max_features = max_features
         self.n_jobs = n_jobs
         self.use_cache = use_cache
         self.seed = seed
@@ -237,7 +241,13 @@ class SiftBoVW(BaseDetector):
         from sklearn.metrics import roc_auc_score
 
         def forest(n: int) -> RandomForestClassifier:
-            return RandomForestClassifier(n, random_state=self.seed, n_jobs=self.n_jobs)
+            return RandomForestClassifier(
+                n,
+                max_depth=self.max_depth,
+                max_features=self.max_features,
+                random_state=self.seed,
+                n_jobs=self.n_jobs,
+            )
 
         grid = sorted(self.n_estimators_grid)
         best = {"n_estimators": grid[-1], "val_auc": float("nan")}
@@ -291,19 +301,41 @@ class SiftBoVW(BaseDetector):
         }
 
 
+class SiftSVM(SiftBoVW):
+    """``SiftBoVW`` with the SVM; C and gamma are chosen on validation inside ``fit``."""
+
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    search_space: ClassVar[dict[str, tuple]] = {
+        "codebook_size": (32, 64, 128),
+        "encoding": ("bovw", "vlad"),
+        "keypoint_stats": (True, False),
+    }
+
+
+class SiftRF(SiftBoVW):
+    """``SiftBoVW`` with the forest; its size is chosen on validation inside ``fit``."""
+
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    search_space: ClassVar[dict[str, tuple]] = {
+        "codebook_size": (32, 64, 128),
+        "max_depth": (None, 8, 16),
+        "max_features": ("sqrt", 0.3),
+    }
+
+
 _PAPER = "Lowe 2004 SIFT; Csurka et al. 2004 bag of visual words; seed 001 §5.2"
 
 
 @register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")
 def sift_svm(**kw):
     """Dense SIFT bag of words + keypoint statistics → RBF SVM (seed 001 §5.2)."""
-    return SiftBoVW(**pin_params(kw, classifier="svm"))
+    return SiftSVM(**pin_params(kw, classifier="svm"))
 
 
 @register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")
 def sift_rf(**kw):
     """Dense SIFT bag of words + keypoint statistics → random forest (seed 001 §5.2)."""
-    return SiftBoVW(**pin_params(kw, classifier="rf"))
+    return SiftRF(**pin_params(kw, classifier="rf"))
 
 
 def forest_fake_proba(forest: Any, x: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ images about 2.5 s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from benchmark.registry import register_detector
 from detectors.deep.training import TorchDetector
@@ -85,6 +85,7 @@ class ScratchCNN(TorchDetector):
     """
 
     normalisation = "[0,1]"
+    search_space: ClassVar[dict[str, tuple]] = {"lr": (3e-5, 1e-4, 3e-4)}  # run --tune N
 
     def __init__(
         self,
