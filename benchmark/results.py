@@ -8,6 +8,7 @@ Files are written to a temporary name in the same folder and moved into place wi
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -126,8 +127,14 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+_RUN_COUNTER = itertools.count()
+
+
 def make_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
+    """UTC time, process id and a per-process counter: two runs in one second stay apart."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    n = next(_RUN_COUNTER)
+    return f"{stamp}-{os.getpid()}" + (f"-{n}" if n else "")
 
 
 SCORE_FIELDS = ("run_id", "detector", "dataset", "seed", "train_aug", "tuning", "condition",

@@ -209,3 +209,9 @@ def test_summary_names_random_init_weak_and_failed_rows_and_the_seed_spread(tmp_
     assert "FAILED: broken: fit: RuntimeError: boom" in text and "traceback" not in text
     assert "over seeds 0,1,2" in text and "0.020–0.060" in text
     assert "not measured" in "\n".join(run_summary(board, tables=None))
+
+
+def test_run_ids_differ_within_one_second():
+    from benchmark.results import make_run_id
+
+    assert len({make_run_id() for _ in range(5)}) == 5
