@@ -182,7 +182,7 @@ class FFTSpectrum(BaseDetector):
 
 @register_detector(
     family="classical",
-    paper="Durall et al. 2019, Unmasking DeepFakes with simple features; seed 002 §1.1",
+    paper="Durall et al. 2019; Durall et al. 2020; Leonardi §1.1 (mean Fourier spectra)",
     input_size=None,
     normalisation="grayscale, log-magnitude spectrum standardised",
 )

@@ -1,4 +1,7 @@
-"""SIFT features + SVM / random forest (seed 001 §5.2, after Lowe 2004 and Csurka et al. 2004).
+"""SIFT features + SVM / random forest, after Lowe 2004 and Csurka et al. 2004.
+
+The recipe is Govi, Poppi & Marinelli's ("Deep Learning for DeepFake Creation and Detection",
+§5.2).
 
 Method: every image is converted to grayscale and resized to a fixed working size. Two SIFT
 views of it are pooled into one fixed-length vector:
@@ -17,8 +20,8 @@ views of it are pooled into one fixed-length vector:
 The vector is standardised and classified by an RBF ``SVC`` (C and gamma chosen on the
 validation split by ROC-AUC; probabilities Platt-calibrated on that validation split through
 ``CalibratedClassifierCV(FrozenEstimator(...))``, since ``SVC(probability=True)`` is
-deprecated) or a ``RandomForestClassifier`` (number of trees chosen on validation; seed 001
-found 500 enough). Extraction runs in parallel and is cached on
+deprecated) or a ``RandomForestClassifier`` (number of trees chosen on validation; Govi,
+Poppi & Marinelli found 500 enough). Extraction runs in parallel and is cached on
 disk by ``benchmark.features``.
 """
 
@@ -210,7 +213,8 @@ class SiftBoVW(BaseDetector):
         best = {"C": 1.0, "gamma": base_gamma, "val_auc": float("nan")}
         if xv is not None:
             xvs = scaler.transform(xv)
-            for c in self.C_grid:  # grid in order: ties keep the smaller C (seed 001: small C)
+            # grid in order: ties keep the smaller C (Govi, Poppi & Marinelli favour a small C)
+            for c in self.C_grid:
                 for f in self.gamma_factors:
                     svc = SVC(C=c, gamma=base_gamma * f).fit(xs, y)
                     auc = roc_auc_score(yv, svc.decision_function(xvs))
@@ -323,18 +327,18 @@ class SiftRF(SiftBoVW):
     }
 
 
-_PAPER = "Lowe 2004 SIFT; Csurka et al. 2004 bag of visual words; seed 001 §5.2"
+_PAPER = "Lowe 2004 SIFT; Csurka et al. 2004 bag of visual words; Govi, Poppi & Marinelli §5.2"
 
 
 @register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")
 def sift_svm(**kw):
-    """Dense SIFT bag of words + keypoint statistics → RBF SVM (seed 001 §5.2)."""
+    """Dense SIFT bag of words + keypoint statistics → RBF SVM (Govi et al. §5.2)."""
     return SiftSVM(**pin_params(kw, classifier="svm"))
 
 
 @register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")
 def sift_rf(**kw):
-    """Dense SIFT bag of words + keypoint statistics → random forest (seed 001 §5.2)."""
+    """Dense SIFT bag of words + keypoint statistics → random forest (Govi et al. §5.2)."""
     return SiftRF(**pin_params(kw, classifier="rf"))
 
 
