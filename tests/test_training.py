@@ -57,7 +57,7 @@ def test_early_stopping_stops_and_restores_best_epoch(tmp_path):
     assert _val_loss(model, val_x, val_y) == pytest.approx(losses[0], rel=1e-5)
     assert (tmp_path / "best.pt").is_file()
     assert not model.training
-    keys = {"epoch", "train_loss", "val_loss", "val_acc", "val_auc", "seconds"}
+    keys = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "lr", "seconds"}
     assert set(result.history[0]) == keys
 
 

@@ -82,6 +82,8 @@ class ScratchCNN(TorchDetector):
         train_aug: ``"none"`` or ``"cnndetection"`` (blur + JPEG, Wang et al. 2020).
         seed: seeds initialisation, shuffling, flips and dropout.
         num_threads: torch CPU threads during fit/predict (``None``: leave torch's setting).
+        **kw: the shared loop's options (scheduler, class_weights, accum_steps, ...; see
+            ``TorchDetector``).
     """
 
     normalisation = "[0,1]"
@@ -97,10 +99,12 @@ class ScratchCNN(TorchDetector):
         train_aug: str = "none",
         seed: int = 0,
         num_threads: int | None = None,
+        **kw: object,
     ) -> None:
         super().__init__(
-            input_size, epochs, batch_size, lr, patience, device, train_aug, seed, num_threads
-        )
+            input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+            device=device, train_aug=train_aug, seed=seed, num_threads=num_threads, **kw,
+        )  # fmt: skip
 
     def _build_model(self) -> nn.Module:
         return build_scratch_cnn(int(self.input_size))
