@@ -227,7 +227,8 @@ def train_model(
     model.to(dev)
     if speed["channels_last"]:
         model.to(memory_format=torch.channels_last)
-    trainable = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
+    candidates = params if params is not None else model.parameters()
+    trainable = [p for p in candidates if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=lr)
     sched = (
         torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -276,7 +277,8 @@ def train_model(
             model.train()
             loss_sum, correct, seen, step = torch.zeros((), device=dev), 0, 0, 0
             optimizer.zero_grad(set_to_none=True)
-            for xb, yb in _batches(train_x, train_y, batch_size, gen, num_workers, speed["pin_memory"]):
+            batches = _batches(train_x, train_y, batch_size, gen, num_workers, speed["pin_memory"])
+            for xb, yb in batches:
                 if len(yb) < 2 and seen:  # BatchNorm cannot train on a single image
                     continue
                 if images and hflip:
@@ -336,7 +338,8 @@ def train_model(
             _append_csv(csv_path, row)
             torch.save(
                 {
-                    "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "epoch": epoch, "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
                     "scheduler": sched.state_dict() if sched is not None else {},
                     "gen": gen.get_state(), "best_loss": best_loss, "bad_epochs": bad_epochs,
                     "best_epoch": result.best_epoch, "history": result.history,

@@ -34,6 +34,14 @@ import numpy as np
 
 from benchmark.data import Sample
 from benchmark.protocol import BaseDetector, NotFittedError
+from detectors.deep.loop import (  # noqa: F401 - re-exported: the public API
+    Augment,
+    TrainResult,
+    cuda_speedups,
+    torch_settings,
+    train_model,
+    write_history_csv,
+)
 from detectors.deep.preprocess import (  # noqa: F401 - re-exported: the public API
     DEVICES,
     NORMALISATIONS,
@@ -42,14 +50,6 @@ from detectors.deep.preprocess import (  # noqa: F401 - re-exported: the public 
     resolve_device,
     stratified_holdout,
     to_input,
-)
-from detectors.deep.loop import (  # noqa: F401 - re-exported: the public API
-    Augment,
-    TrainResult,
-    cuda_speedups,
-    write_history_csv,
-    torch_settings,
-    train_model,
 )
 from detectors.deep.streaming import SampleImages, needs_streaming  # noqa: F401
 
@@ -176,8 +176,9 @@ class TorchDetector(BaseDetector):
         if augment is not None:
             import benchmark.corruptions  # noqa: F401 - fail before training, not mid-epoch
         train = self._train_subset(list(train))
-        if val and not {s.label for s in val} <= {0, 1}:
-            raise ValueError(f"{name}: validation labels must be 0/1, got {({s.label for s in val})}")
+        val_labels = {s.label for s in val or []}
+        if not val_labels <= {0, 1}:
+            raise ValueError(f"{name}: validation labels must be 0/1, got {val_labels}")
         self.streamed_ = needs_streaming(len(train), size, float(self.memory_cap_gb))
         if self.streamed_:
             train_x: Any = SampleImages(train, size)
