@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmark import weights_cli
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -109,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--reference", default="scratch_cnn", help="reference detector for mCE")
     r.add_argument(
+        "--recipe",
+        choices=["cpu", "paper"],
+        default="cpu",
+        help="deep detectors' settings: 'cpu' defaults that fit run --all in 30 min on 2 cores, "
+        "or each source report's full recipe (input size, freeze policy, epochs; for a GPU)",
+    )
+    r.add_argument(
         "--dataset-opt",
         action="append",
         default=[],
@@ -129,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("-d", "--detector", required=True)
     pr.add_argument("images", nargs="+", type=Path)
 
+    weights_cli.add_parser(sub)
+
     rep = sub.add_parser("report", help="rebuild tables from a run's rows.csv")
     rep.add_argument("rows", type=Path, help="runs/.../runs/<run_id>/rows.csv")
     rep.add_argument("--results", type=Path, default=Path("results"))
@@ -143,9 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report}[
-            args.command
-        ](args)
+        return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report,
+                "weights": weights_cli.cmd_weights}[args.command](args)  # fmt: skip
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -230,6 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         reference=args.reference,
         overrides=_overrides(args.set),
         quick=args.quick,
+        recipe=args.recipe,
     )
     options = _dataset_options(args.dataset_opt)
     print(

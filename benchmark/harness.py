@@ -59,6 +59,7 @@ class RunConfig:
     reference: str = "scratch_cnn"
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick: bool = False
+    recipe: str = "cpu"  # "paper": each deep detector's source-report recipe (for a GPU)
 
 
 @dataclass
@@ -81,6 +82,8 @@ def build_detector(name: str, cfg: RunConfig) -> Any:
 
     overrides = cfg.overrides.get(name, {})
     det = create_detector(name, **overrides)
+    if cfg.recipe == "paper" and hasattr(det, "paper_recipe"):  # the report's own setting
+        det = create_detector(name, **(det.paper_recipe() | overrides))
     wanted = {
         "seed": cfg.seed,
         "device": cfg.device,
@@ -227,6 +230,8 @@ def evaluate_detector(
             )
         )
     agnostic = model_input_size(det) is None
+    if hasattr(det, "select_conditions"):  # e.g. a slow deep detector's lighter grid
+        conditions = det.select_conditions(conditions)
     for cond in conditions:
         if cond.mode == "native" and not agnostic:
             continue

@@ -302,8 +302,12 @@ def train_model(
                         result.oom_halvings += 1
                         if dev.type == "cuda":
                             torch.cuda.empty_cache()
-                        log.warning("%s: out of memory; micro-batch now %d (gradients "
-                                    "accumulated: same effective batch)", desc, result.micro_batch)
+                        log.warning(
+                            "%s: out of memory; micro-batch now %d (gradients "
+                            "accumulated: same effective batch)",
+                            desc,
+                            result.micro_batch,
+                        )
                 step += 1
                 if step % accum_steps == 0:
                     scaler.step(optimizer)
@@ -317,8 +321,9 @@ def train_model(
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
             train_loss = float(loss_sum) / max(seen, 1)
+            eval_batch = result.micro_batch if result.oom_halvings else batch_size * 2
             val_loss, val_acc, val_auc = _evaluate(
-                model, val_x, val_y, prepare, batch_size * 2, num_workers, speed["amp"]
+                model, val_x, val_y, prepare, eval_batch, num_workers, speed["amp"]
             )
             lr_now = float(optimizer.param_groups[0]["lr"])
             if sched is not None:

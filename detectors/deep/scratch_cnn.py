@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from benchmark.registry import register_detector
-from detectors.deep.training import TorchDetector
+from detectors.deep.training import PAPER_RECIPES, TorchDetector
 
 if TYPE_CHECKING:
     from torch import nn
@@ -112,10 +112,13 @@ class ScratchCNN(TorchDetector):
 
 @register_detector(
     family="deep",
-    paper="seed 000 §5 (custom CNN, Table 1)",
+    paper="Congiu et al. 2025, Deep Learning and Applications, Module I §5 (custom CNN, Table 1)",
     input_size=DEFAULT_INPUT_SIZE,
     normalisation="[0,1]",
 )
 def scratch_cnn(**kw: object) -> ScratchCNN:
     """Custom 3-block CNN trained from scratch (seed 000 §5, Table 1)."""
     return ScratchCNN(**kw)  # type: ignore[arg-type]
+
+
+PAPER_RECIPES["scratch_cnn"] = {"input_size": 224, "epochs": 15, "scheduler": "none"}

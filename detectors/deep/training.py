@@ -35,6 +35,7 @@ import numpy as np
 from benchmark.data import Sample
 from benchmark.protocol import BaseDetector, NotFittedError
 from detectors.deep.loop import (  # noqa: F401 - re-exported: the public API
+    LOG_FIELDS,
     Augment,
     TrainResult,
     cuda_speedups,
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRAIN_AUGS = ("none", "cnndetection")
+#: Registry name → the source report's own parameters (``run --recipe paper``); the CPU
+#: defaults of each factory differ where the 30-minute CPU budget of ``run --all`` requires.
+PAPER_RECIPES: dict[str, dict[str, Any]] = {}
 
 
 def progress_enabled() -> bool:
@@ -94,6 +98,8 @@ class TorchDetector(BaseDetector):
             disk through a ``DataLoader`` instead of preloading.
         num_workers: ``DataLoader`` workers when streaming.
         resume: resume an interrupted fit from its ``last.pt`` (under the cache folder).
+        condition_grid: ``"full"`` or ``"light"`` (clean, resolutions and each corruption at
+            its middle severity only: for the slowest detectors on a CPU; recorded per row).
     """
 
     normalisation: ClassVar[str] = "imagenet"
@@ -105,7 +111,7 @@ class TorchDetector(BaseDetector):
         num_threads: int | None = None, scheduler: str = "plateau",
         class_weights: tuple[float, float] | None = None, accum_steps: int = 1,
         max_train_images: int | None = None, memory_cap_gb: float = 2.0, num_workers: int = 2,
-        resume: bool = True,
+        resume: bool = True, condition_grid: str = "full",
     ) -> None:  # fmt: skip
         self.input_size = input_size
         self.epochs = epochs
@@ -123,6 +129,7 @@ class TorchDetector(BaseDetector):
         self.memory_cap_gb = memory_cap_gb
         self.num_workers = num_workers
         self.resume = resume
+        self.condition_grid = condition_grid
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -139,6 +146,22 @@ class TorchDetector(BaseDetector):
 
     def _build_model(self) -> nn.Module:
         raise NotImplementedError
+
+    def paper_recipe(self) -> dict[str, Any]:
+        """The source report's parameters for this registered detector (``--recipe paper``)."""
+        return dict(PAPER_RECIPES.get(self._name, {}))
+
+    def select_conditions(self, conditions: list[Any]) -> list[Any]:
+        """The test conditions this detector is scored on (``condition_grid``; harness hook)."""
+        if self.condition_grid == "full":
+            return list(conditions)
+        if self.condition_grid != "light":
+            raise ValueError(
+                f"condition_grid must be 'full' or 'light', got {self.condition_grid!r}"
+            )
+        sev = sorted({c.severity for c in conditions if c.kind == "corruption"})
+        middle = sev[len(sev) // 2] if sev else None
+        return [c for c in conditions if c.kind != "corruption" or c.severity == middle]
 
     def _build_model_for_load(self) -> nn.Module:
         """The architecture to load saved weights into (override to skip pretrained downloads)."""
@@ -162,7 +185,8 @@ class TorchDetector(BaseDetector):
         from benchmark.data import cache_dir
         from benchmark.features import feature_key
 
-        params = {k: v for k, v in self.get_params().items() if k not in ("num_workers", "resume")}
+        skip = ("num_workers", "resume", "condition_grid")
+        params = {k: v for k, v in self.get_params().items() if k not in skip}
         key = feature_key(list(train) + list(val or []), self._name, params)
         return cache_dir() / "training" / f"{self._name}-{key}"
 
