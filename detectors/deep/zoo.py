@@ -153,7 +153,8 @@ _add(
     _GOVI,
     "MidwayXception: separable convs with groups = in/2 (Govi, Poppi, Marinelli).",
 )
-_LITE_CPU = {"freeze": "full", "input_size": 64, "epochs": 4, "lr": 1e-3, "scheduler": "plateau"}
+_LITE_CPU = {"freeze": "full", "input_size": 64, "epochs": 3, "max_train_images": 480, "lr": 1e-3,
+             "scheduler": "plateau"}  # fmt: skip
 _add(
     "efficientnet_lite0",
     "efficientnet_lite0",
