@@ -241,7 +241,6 @@ def train_model(
     weight = torch.tensor(class_weights, dtype=torch.float32, device=dev) if class_weights else None
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    images = isinstance(train_x, torch.Tensor) and train_x.dtype == torch.uint8
     if prepare is None:
 
         def prepare(x: torch.Tensor) -> torch.Tensor:
@@ -255,12 +254,8 @@ def train_model(
         folder = Path(ckpt_dir or stack.enter_context(tempfile.TemporaryDirectory()))
         folder.mkdir(parents=True, exist_ok=True)
         ckpt, last, csv_path = folder / "best.pt", folder / "last.pt", folder / "epochs.csv"
-        if resume and ckpt_dir and last.is_file():
-            state = torch.load(last, map_location=dev, weights_only=True)
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            if sched is not None and state.get("scheduler"):
-                sched.load_state_dict(state["scheduler"])
+        state = _resume_state(last, model, optimizer, sched, dev) if resume and ckpt_dir else None
+        if state is not None:
             gen.set_state(state["gen"])
             best_loss, bad_epochs = float(state["best_loss"]), int(state["bad_epochs"])
             result.best_epoch, result.history = int(state["best_epoch"]), list(state["history"])
@@ -281,7 +276,7 @@ def train_model(
             for xb, yb in batches:
                 if len(yb) < 2 and seen:  # BatchNorm cannot train on a single image
                     continue
-                if images and hflip:
+                if hflip and xb.dtype == torch.uint8:  # images, not cached feature vectors
                     flip = torch.rand(len(yb), generator=gen) < 0.5
                     xb[flip] = xb[flip].flip(-1)  # train_x[idx] is a copy: the cache stays intact
                 if augment is not None:
@@ -370,6 +365,29 @@ def train_model(
     log.info("%s: kept epoch %d of %d (best val_loss=%.4f) after %.1fs", desc, result.best_epoch,
              len(result.history), best_loss, result.seconds)  # fmt: skip
     return result
+
+
+def _resume_state(
+    last: Path, model: nn.Module, optimizer: Any, sched: Any, dev: torch.device
+) -> dict[str, Any] | None:
+    """Load ``last.pt`` into model/optimizer/scheduler; ``None`` (start afresh) if unusable."""
+    import torch
+
+    if not last.is_file():
+        return None
+    try:
+        state = torch.load(last, map_location=dev, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if sched is not None and state.get("scheduler"):
+            sched.load_state_dict(state["scheduler"])
+        return state
+    except Exception as exc:  # noqa: BLE001 - a stale or truncated checkpoint: train afresh
+        log.warning(
+            "%s: cannot resume (%s: %s); training from the start", last, type(exc).__name__, exc
+        )
+        last.unlink(missing_ok=True)
+        return None
 
 
 def _step(
