@@ -114,3 +114,30 @@ def test_registry_and_paper_recipes():
     assert create_detector("resnet50", **r50).get_params()["input_size"] == 299
     with pytest.raises(TypeError, match="arch"):
         create_detector("resnet18", arch="resnet50")
+
+
+def test_light_condition_grid_keeps_one_severity_per_corruption():
+    from benchmark.conditions import Condition
+
+    conds = [Condition()] + [
+        Condition("corruption", c, s) for c in ("jpeg", "gaussian_blur") for s in (1, 3, 5)
+    ]
+    conds.append(Condition("resolution", resolution=32, mode="resized"))
+    det = create_detector("vit_b_16")
+    assert det.condition_grid == "light"
+    kept = det.select_conditions(conds)
+    assert [c.severity for c in kept if c.kind == "corruption"] == [3, 3]
+    assert sum(c.kind != "corruption" for c in kept) == 2
+    assert create_detector("resnet18").select_conditions(conds) == conds
+
+
+def test_recipe_paper_reaches_build_detector():
+    from benchmark import harness
+
+    cfg = harness.RunConfig(detectors=(), recipe="paper", allow_random_init=True)
+    det = harness.build_detector("resnet50", cfg)
+    assert det.freeze == "full" and det.input_size == 299 and det.condition_grid == "full"
+    over = harness.RunConfig(detectors=(), recipe="paper", overrides={"resnet50": {"epochs": 1}})
+    assert harness.build_detector("resnet50", over).epochs == 1  # --set wins over the recipe
+    assert harness.build_detector("scratch_cnn", cfg).input_size == 224
+    assert harness.build_detector("resnet50", harness.RunConfig(detectors=())).freeze == "head"
