@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from benchmark import progress
-from detectors.deep.preprocess import resolve_device, stratified_holdout, to_input
+from detectors.deep.preprocess import (  # noqa: F401 - torch_settings re-exported
+    cuda_speedups,
+    resolve_device,
+    stratified_holdout,
+    to_input,
+    torch_settings,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -63,37 +69,10 @@ class TrainResult:
     oom_halvings: int = 0
 
 
-def cuda_speedups(device: torch.device) -> dict[str, bool]:
-    """Which CUDA-only speed-ups apply on ``device`` (all off on CPU)."""
-    on = device.type == "cuda"
-    return {"amp": on, "channels_last": on, "pin_memory": on}
-
-
 def _is_oom(exc: BaseException) -> bool:
     import torch
 
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-@contextlib.contextmanager
-def torch_settings(device: torch.device, seed: int, num_threads: int | None) -> Iterator[None]:
-    """Seed torch's RNGs, optionally set the thread count, and restore both afterwards."""
-    import torch
-
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):  # leave the caller's global RNG untouched
-        torch.manual_seed(seed)
-        try:
-            if num_threads:
-                torch.set_num_threads(int(num_threads))
-            if device.type == "cpu":  # on CUDA this would need CUBLAS_WORKSPACE_CONFIG set
-                torch.use_deterministic_algorithms(True, warn_only=True)
-            yield
-        finally:
-            torch.set_num_threads(old_threads)
-            torch.use_deterministic_algorithms(old_det)
 
 
 def _batches(
