@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmark import weights_cli
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -149,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
         "tuning=val:N, the chosen params, n_configs_tried and tuning_seconds. 0: defaults",
     )
     r.add_argument(
+        "--recipe",
+        choices=["cpu", "paper"],
+        default="cpu",
+        help="deep detectors' settings: 'cpu' defaults that fit run --all in 30 min on 2 cores, "
+        "or each source report's full recipe (input size, freeze policy, epochs; for a GPU)",
+    )
+    r.add_argument(
         "--dataset-opt",
         action="append",
         default=[],
@@ -172,6 +181,8 @@ def _parser() -> argparse.ArgumentParser:
         "-d", "--detector", required=True, help="name of a detector fitted in that folder"
     )
     pr.add_argument("images", nargs="+", type=Path, help="image files to score")
+
+    weights_cli.add_parser(sub)
 
     rep = sub.add_parser(
         "report",
@@ -216,9 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report}[
-            args.command
-        ](args)
+        return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report,
+                "weights": weights_cli.cmd_weights}[args.command](args)  # fmt: skip
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -313,6 +323,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides=_overrides(args.set),
         quick=args.quick,
         tune=args.tune,
+        recipe=args.recipe,
     )
     options = _dataset_options(args.dataset_opt)
     # A smoke test or a re-sized dataset never lands in the published tables by accident.

@@ -81,6 +81,7 @@ class RunConfig:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     quick: bool = False
     tune: int = 0  # > 0: try up to this many configurations per detector on val (tuning.py)
+    recipe: str = "cpu"  # "paper": each deep detector's source-report recipe (for a GPU)
 
 
 @dataclass
@@ -103,6 +104,8 @@ def build_detector(name: str, cfg: RunConfig) -> Any:
 
     overrides = cfg.overrides.get(name, {})
     det = create_detector(name, **overrides)
+    if cfg.recipe == "paper" and hasattr(det, "paper_recipe"):  # the report's own setting
+        det = create_detector(name, **(det.paper_recipe() | overrides))
     wanted = {
         "seed": cfg.seed,
         "device": cfg.device,
@@ -275,6 +278,8 @@ def evaluate_detector(
             )
         )
     agnostic = model_input_size(det) is None
+    if hasattr(det, "select_conditions"):  # e.g. a slow deep detector's lighter grid
+        conditions = det.select_conditions(conditions)
     for cond in conditions:
         if cond.mode == "native" and not agnostic:
             continue

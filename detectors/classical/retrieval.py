@@ -241,6 +241,9 @@ class ResNetRetrieval(RetrievalDetector):
     ``allow_random_init=True`` (``pretrained_`` records which).
     """
 
+    mean_std = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # the weights' normalisation
+    embed_name = "resnet18_embed"  # feature-cache entry name
+
     #: Tried by ``run --tune N`` on validation; ``k`` is already chosen there from ``k_grid``.
     search_space: ClassVar[dict[str, tuple]] = {"standardize": (False, True)}
 
@@ -292,6 +295,10 @@ class ResNetRetrieval(RetrievalDetector):
         )
         return net.eval().to(dev), source
 
+    def weights_source_spec(self) -> tuple[str, str]:
+        """``(kind, id)`` of the pretrained weights (``benchmark.weights.locate``)."""
+        return "torchvision", "ResNet18_Weights.IMAGENET1K_V1"
+
     def _prepare(self, train: list[Sample]) -> None:
         self.net_, self.weights_source_ = self._build_net()
         self.pretrained_ = self.weights_source_ != "random-init"
@@ -310,7 +317,7 @@ class ResNetRetrieval(RetrievalDetector):
             source = f"{Path(source).resolve()}:{st.st_size}:{st.st_mtime_ns}"
         key = {"input_size": self.input_size, "weights": source, "seed": self.seed}
         return cached_features(
-            samples, self._embed_now, key, n_jobs=1, name="resnet18_embed", use_cache=self.use_cache
+            samples, self._embed_now, key, n_jobs=1, name=self.embed_name, use_cache=self.use_cache
         )  # torch threads itself
 
     def _embed_now(self, samples: list[Sample]) -> np.ndarray:
@@ -318,7 +325,7 @@ class ResNetRetrieval(RetrievalDetector):
         import torch
         from torchvision.transforms.v2 import functional as F
 
-        mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+        mean, std = list(self.mean_std[0]), list(self.mean_std[1])
         dev = next(self.net_.parameters()).device
         out = []
         for a in range(0, len(samples), self.batch_size):

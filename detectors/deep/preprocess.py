@@ -5,13 +5,16 @@ Holds what turns samples into network input: decoding a list of ``Sample``s into
 batched per image shape), the named per-channel normalisations (ImageNet's mean and std as
 torchvision's pretrained weights use them, and [-1, 1]), Wang et al. 2020's (CNNDetection)
 blur + JPEG training augmentation applied per image of a uint8 batch (``benchmark.corruptions``),
-the seeded stratified validation holdout, and the choice of device. ``training`` re-exports all
+the seeded stratified validation holdout, the choice of device, the CUDA-only speed-ups and
+seeded torch settings. ``training`` re-exports all
 of it. Heavy imports (torch, torchvision) stay inside functions: ``detectors/`` is imported by
 ``python -m benchmark list``.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +44,33 @@ def resolve_device(device: str) -> torch.device:
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device={device!r} requested but torch sees no CUDA GPU")
     return torch.device(device)
+
+
+def cuda_speedups(device: torch.device) -> dict[str, bool]:
+    """Which CUDA-only speed-ups apply on ``device`` (all off on CPU)."""
+    on = device.type == "cuda"
+    return {"amp": on, "channels_last": on, "pin_memory": on}
+
+
+@contextlib.contextmanager
+def torch_settings(device: torch.device, seed: int, num_threads: int | None) -> Iterator[None]:
+    """Seed torch's RNGs, optionally set the thread count, and restore both afterwards."""
+    import torch
+
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # leave the caller's global RNG untouched
+        torch.manual_seed(seed)
+        try:
+            if num_threads:
+                torch.set_num_threads(int(num_threads))
+            if device.type == "cpu":  # on CUDA this would need CUBLAS_WORKSPACE_CONFIG set
+                torch.use_deterministic_algorithms(True, warn_only=True)
+            yield
+        finally:
+            torch.set_num_threads(old_threads)
+            torch.use_deterministic_algorithms(old_det)
 
 
 def load_images(samples: list[Sample], size: int, chunk: int = 64) -> torch.Tensor:

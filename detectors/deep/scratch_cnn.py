@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from benchmark.registry import register_detector
-from detectors.deep.training import TorchDetector
+from detectors.deep.training import PAPER_RECIPES, TorchDetector
 
 if TYPE_CHECKING:
     from torch import nn
@@ -82,6 +82,8 @@ class ScratchCNN(TorchDetector):
         train_aug: ``"none"`` or ``"cnndetection"`` (blur + JPEG, Wang et al. 2020).
         seed: seeds initialisation, shuffling, flips and dropout.
         num_threads: torch CPU threads during fit/predict (``None``: leave torch's setting).
+        **kw: the shared loop's options (scheduler, class_weights, accum_steps, ...; see
+            ``TorchDetector``).
     """
 
     normalisation = "[0,1]"
@@ -98,10 +100,12 @@ class ScratchCNN(TorchDetector):
         train_aug: str = "none",
         seed: int = 0,
         num_threads: int | None = None,
+        **kw: object,
     ) -> None:
         super().__init__(
-            input_size, epochs, batch_size, lr, patience, device, train_aug, seed, num_threads
-        )
+            input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+            device=device, train_aug=train_aug, seed=seed, num_threads=num_threads, **kw,
+        )  # fmt: skip
 
     def _build_model(self) -> nn.Module:
         return build_scratch_cnn(int(self.input_size))
@@ -109,10 +113,13 @@ class ScratchCNN(TorchDetector):
 
 @register_detector(
     family="deep",
-    paper="seed 000 §5 (custom CNN, Table 1)",
+    paper="Congiu et al. 2025, Deep Learning and Applications, Module I §5 (custom CNN, Table 1)",
     input_size=DEFAULT_INPUT_SIZE,
     normalisation="[0,1]",
 )
 def scratch_cnn(**kw: object) -> ScratchCNN:
     """Custom 3-block CNN trained from scratch (seed 000 §5, Table 1)."""
     return ScratchCNN(**kw)  # type: ignore[arg-type]
+
+
+PAPER_RECIPES["scratch_cnn"] = {"input_size": 224, "epochs": 15, "scheduler": "none"}

@@ -22,24 +22,27 @@ by ``python -m benchmark list``.
 
 from __future__ import annotations
 
-import contextlib
+import inspect
 import json
 import logging
 import os
 import sys
-import tempfile
-import time
-import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from benchmark import progress
 from benchmark.data import Sample
 from benchmark.protocol import BaseDetector, NotFittedError
+from detectors.deep.loop import (  # noqa: F401 - re-exported: the public API
+    LOG_FIELDS,
+    Augment,
+    TrainResult,
+    cuda_speedups,
+    torch_settings,
+    train_model,
+    write_history_csv,
+)
 from detectors.deep.preprocess import (  # noqa: F401 - re-exported: the public API
     DEVICES,
     NORMALISATIONS,
@@ -49,15 +52,17 @@ from detectors.deep.preprocess import (  # noqa: F401 - re-exported: the public 
     stratified_holdout,
     to_input,
 )
+from detectors.deep.streaming import SampleImages, needs_streaming  # noqa: F401
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
 log = logging.getLogger(__name__)
 
 TRAIN_AUGS = ("none", "cnndetection")
-Augment = Callable[["torch.Tensor", np.random.Generator], "torch.Tensor"]
+#: Registry name → the source report's own parameters (``run --recipe paper``); the CPU
+#: defaults of each factory differ where the 30-minute CPU budget of ``run --all`` requires.
+PAPER_RECIPES: dict[str, dict[str, Any]] = {}
 
 
 def progress_enabled() -> bool:
@@ -65,216 +70,48 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not os.environ.get("FAKEBENCH_NO_PROGRESS")
 
 
-@dataclass
-class TrainResult:
-    """What ``train_model`` did: one dict per epoch, the restored epoch (1-based), seconds."""
-
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = 0
-    seconds: float = 0.0
-    stopped_early: bool = False
-
-
-@contextlib.contextmanager
-def torch_settings(device: torch.device, seed: int, num_threads: int | None) -> Iterator[None]:
-    """Seed torch's RNGs, optionally set the thread count, and restore both afterwards."""
-    import torch
-
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):  # leave the caller's global RNG untouched
-        torch.manual_seed(seed)
-        try:
-            if num_threads:
-                torch.set_num_threads(int(num_threads))
-            if device.type == "cpu":  # on CUDA this would need CUBLAS_WORKSPACE_CONFIG set
-                torch.use_deterministic_algorithms(True, warn_only=True)
-            yield
-        finally:
-            torch.set_num_threads(old_threads)
-            torch.use_deterministic_algorithms(old_det)
-
-
-def _evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, prepare: Callable, batch: int
-) -> tuple[float, float, float]:
-    """Mean cross-entropy, accuracy and ROC-AUC of ``model`` on uint8 ``x`` (eval, no grad)."""
-    import torch
-
-    from benchmark.metrics import roc_auc
-
-    model.eval()
-    loss_sum, correct, fake_prob = 0.0, 0, []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch):
-            logits = model(prepare(x[start : start + batch]))
-            target = y[start : start + batch].to(logits.device, non_blocking=True)
-            loss_sum += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
-            correct += int((logits.argmax(1) == target).sum())
-            fake_prob.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())
-    with warnings.catch_warnings():  # one class in a tiny holdout: NaN, already explained
-        warnings.simplefilter("ignore")
-        auc = roc_auc(y.numpy(), torch.cat(fake_prob).numpy())
-    return loss_sum / len(x), correct / len(x), auc
-
-
-def train_model(
-    model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor,
-    val_x: torch.Tensor | None = None, val_y: torch.Tensor | None = None, *,
-    epochs: int = 15, lr: float = 1e-4, batch_size: int = 32, patience: int | None = 3,
-    device: str | torch.device = "cpu", seed: int = 0, normalisation: str = "[0,1]",
-    augment: Augment | None = None, hflip: bool = True, ckpt_dir: str | Path | None = None,
-    desc: str = "train",
-) -> TrainResult:  # fmt: skip
-    """Train ``model`` in place with Adam + cross-entropy; restore the best validation epoch.
-
-    Args:
-        model: the network; moved to ``device``.
-        train_x, train_y: uint8 images ``(N, 3, S, S)`` and int64 labels ``(N,)`` (0 real, 1 fake).
-        val_x, val_y: validation set for early stopping; ``None`` or empty → 10% of train,
-            stratified and seeded, is held out instead.
-        epochs: maximum number of epochs.
-        lr: Adam learning rate.
-        batch_size: mini-batch size (a last batch of one image is dropped: BatchNorm needs two).
-        patience: stop after this many epochs without a lower validation loss (``None``: never).
-        device: ``"cpu"``, ``"cuda"``, ``"auto"`` or a ``torch.device``.
-        seed: seeds initialisation-independent randomness here (shuffling, flips, dropout).
-        normalisation: a key of ``NORMALISATIONS``.
-        augment: optional ``(uint8 batch, numpy Generator) -> uint8 batch`` applied per batch.
-        hflip: random horizontal flips (p = 0.5 per image).
-        ckpt_dir: where the best checkpoint is written (a temporary folder when ``None``).
-        desc: label for the progress bar and log lines.
-
-    Returns:
-        A ``TrainResult``; the model is left in eval mode with the best epoch's weights.
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    dev = device if isinstance(device, torch.device) else resolve_device(str(device))
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
-    train_y = torch.as_tensor(train_y, dtype=torch.long)
-    if val_x is None or val_y is None or len(val_x) == 0:
-        keep, held = stratified_holdout(train_y.numpy(), 0.1, seed)
-        held_t, keep_t = torch.as_tensor(held), torch.as_tensor(keep)
-        val_x, val_y = train_x[held_t], train_y[held_t]
-        train_x, train_y = train_x[keep_t], train_y[keep_t]
-        log.info("%s: no validation set; holding out %d training images", desc, len(held))
-    val_y = torch.as_tensor(val_y, dtype=torch.long)
-    model.to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    rng = np.random.default_rng(seed)
-
-    def prepare(x: torch.Tensor) -> torch.Tensor:
-        return to_input(x, normalisation, dev)
-
-    n = len(train_x)
-    n_batches = max(1, n // batch_size + (n % batch_size > 1))
-    result = TrainResult()
-    best_loss, bad_epochs = float("inf"), 0
-    t_start = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        tmp = None if ckpt_dir else stack.enter_context(tempfile.TemporaryDirectory())
-        folder = Path(ckpt_dir or tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        ckpt = folder / "best.pt"
-        bar = stack.enter_context(
-            tqdm(
-                total=epochs * n_batches,
-                desc=desc,
-                file=sys.stderr,
-                leave=False,
-                disable=not progress_enabled(),
-                dynamic_ncols=True,
-            )
-        )
-        for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
-            order = torch.randperm(n, generator=gen)
-            loss_sum, seen = torch.zeros((), device=dev), 0  # summed on device: no sync per step
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                if len(idx) < 2 and seen:  # BatchNorm cannot train on a single image
-                    continue
-                xb = train_x[idx]
-                if hflip:
-                    flip = torch.rand(len(idx), generator=gen) < 0.5
-                    xb[flip] = xb[flip].flip(-1)  # train_x[idx] is a copy: the cache stays intact
-                if augment is not None:
-                    xb = augment(xb, rng)
-                yb = train_y[idx].to(dev, non_blocking=True)
-                optimizer.zero_grad(set_to_none=True)
-                loss = torch.nn.functional.cross_entropy(model(prepare(xb)), yb)
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.detach() * len(idx)
-                seen += len(idx)
-                bar.update(1)
-                if not bar.disable:
-                    bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
-            train_loss = float(loss_sum) / max(seen, 1)
-            val_loss, val_acc, val_auc = _evaluate(model, val_x, val_y, prepare, batch_size * 2)
-            improved = val_loss < best_loss
-            if improved:
-                best_loss, bad_epochs, result.best_epoch = val_loss, 0, epoch
-                torch.save(model.state_dict(), ckpt)
-            else:
-                bad_epochs += 1
-            row = {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "val_loss": val_loss,
-                "val_acc": val_acc,
-                "val_auc": val_auc,
-                "seconds": time.perf_counter() - t0,
-            }
-            result.history.append(row)
-            progress.report(
-                f"{desc} epoch {epoch}/{epochs}: train_loss={train_loss:.4f} "
-                f"val_loss={val_loss:.4f} val_acc={val_acc:.3f} val_auc={val_auc:.3f} "
-                f"({row['seconds']:.1f}s){' *best' if improved else ''}"
-            )
-            if not np.isfinite(train_loss):
-                log.warning("%s: training loss is not finite at epoch %d; stopping", desc, epoch)
-                result.stopped_early = True
-                break
-            if patience is not None and bad_epochs >= patience:
-                result.stopped_early = epoch < epochs
-                break
-        if result.best_epoch:
-            model.load_state_dict(torch.load(ckpt, map_location=dev, weights_only=True))
-    model.eval()
-    result.seconds = time.perf_counter() - t_start
-    log.info(
-        "%s: kept epoch %d of %d (best val_loss=%.4f) after %.1fs",
-        desc,
-        result.best_epoch,
-        len(result.history),
-        best_loss,
-        result.seconds,
-    )
-    return result
-
-
 class TorchDetector(BaseDetector):
     """A detector that trains a torch network end to end with ``train_model``.
 
-    Subclasses implement ``_build_model() -> nn.Module`` (two logits: real, fake), define an
-    ``__init__`` with their own defaults that calls this one, and set ``normalisation`` (a key
-    of ``NORMALISATIONS``). Fitted state: ``net_``, ``history_``, ``best_epoch_``,
-    ``train_seconds_``, ``input_size_``, ``device_``.
+    Subclasses implement ``_build_model() -> nn.Module`` (two logits: real, fake), set
+    ``normalisation`` (a key of ``NORMALISATIONS``) and may define an ``__init__`` with their
+    own defaults for some parameters that passes the rest on as ``**kw``: ``get_params`` takes
+    the union of the signatures along the class hierarchy. Fitted state: ``net_``,
+    ``history_``, ``best_epoch_``, ``train_seconds_``, ``input_size_``, ``device_``,
+    ``streamed_``, ``oom_halvings_``.
+
+    Args:
+        input_size: square input side.
+        epochs: maximum epochs; early stopping usually ends sooner.
+        batch_size: mini-batch size.
+        lr: Adam learning rate.
+        patience: epochs without a lower validation loss before stopping (``None``: never).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        train_aug: ``"none"`` or ``"cnndetection"`` (blur + JPEG, Wang et al. 2020).
+        seed: seeds initialisation, shuffling, flips and dropout.
+        num_threads: torch CPU threads during fit/predict (``None``: leave torch's setting).
+        scheduler: ``"plateau"`` (``ReduceLROnPlateau``, factor 0.1, patience 1) or ``"none"``.
+        class_weights: cross-entropy weights ``(real, fake)``; ``None``: unweighted.
+        accum_steps: gradient accumulation (optimizer step every N mini-batches).
+        max_train_images: stratified, seeded subsample of train (``None``: all).
+        memory_cap_gb: above this many GB of decoded uint8 training images, stream them from
+            disk through a ``DataLoader`` instead of preloading.
+        num_workers: ``DataLoader`` workers when streaming.
+        resume: resume an interrupted fit from its ``last.pt`` (under the cache folder).
+        condition_grid: ``"full"`` or ``"light"`` (clean, resolutions and each corruption at
+            its middle severity only: for the slowest detectors on a CPU; recorded per row).
     """
 
     normalisation: ClassVar[str] = "imagenet"
+    search_space: ClassVar[dict[str, list[Any]]] = {"lr": [1e-4, 3e-4, 1e-3]}
 
     def __init__(
         self, input_size: int = 224, epochs: int = 15, batch_size: int = 32, lr: float = 1e-4,
         patience: int | None = 3, device: str = "auto", train_aug: str = "none", seed: int = 0,
-        num_threads: int | None = None,
+        num_threads: int | None = None, scheduler: str = "plateau",
+        class_weights: tuple[float, float] | None = None, accum_steps: int = 1,
+        max_train_images: int | None = None, memory_cap_gb: float = 2.0, num_workers: int = 2,
+        resume: bool = True, condition_grid: str = "full",
     ) -> None:  # fmt: skip
         self.input_size = input_size
         self.epochs = epochs
@@ -285,16 +122,76 @@ class TorchDetector(BaseDetector):
         self.train_aug = train_aug
         self.seed = seed
         self.num_threads = num_threads
+        self.scheduler = scheduler
+        self.class_weights = class_weights
+        self.accum_steps = accum_steps
+        self.max_train_images = max_train_images
+        self.memory_cap_gb = memory_cap_gb
+        self.num_workers = num_workers
+        self.resume = resume
+        self.condition_grid = condition_grid
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if klass is BaseDetector:
+                break
+            if "__init__" in vars(klass):
+                for p in inspect.signature(klass.__init__).parameters.values():
+                    skip = p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                    if not skip and p.name not in names:
+                        names.append(p.name)
+        return names
 
     def _build_model(self) -> nn.Module:
         raise NotImplementedError
+
+    def paper_recipe(self) -> dict[str, Any]:
+        """The source report's parameters for this registered detector (``--recipe paper``)."""
+        return dict(PAPER_RECIPES.get(self._name, {}))
+
+    def select_conditions(self, conditions: list[Any]) -> list[Any]:
+        """The test conditions this detector is scored on (``condition_grid``; harness hook)."""
+        if self.condition_grid == "full":
+            return list(conditions)
+        if self.condition_grid != "light":
+            raise ValueError(
+                f"condition_grid must be 'full' or 'light', got {self.condition_grid!r}"
+            )
+        sev = sorted({c.severity for c in conditions if c.kind == "corruption"})
+        middle = sev[len(sev) // 2] if sev else None
+        return [c for c in conditions if c.kind != "corruption" or c.severity == middle]
 
     def _build_model_for_load(self) -> nn.Module:
         """The architecture to load saved weights into (override to skip pretrained downloads)."""
         return self._build_model()
 
+    @property
+    def _name(self) -> str:
+        return getattr(getattr(self, "meta", None), "name", type(self).__name__)
+
+    def _train_subset(self, train: list[Sample]) -> list[Sample]:
+        """``train``, or a stratified seeded subsample of ``max_train_images``."""
+        cap = self.max_train_images
+        if cap is None or len(train) <= int(cap):
+            return train
+        labels = np.array([s.label for s in train])
+        _, keep = stratified_holdout(labels, int(cap) / len(train), self.seed)
+        return [train[i] for i in keep]
+
+    def _ckpt_dir(self, train: list[Sample], val: list[Sample] | None) -> Path:
+        """Per-(parameters, data) folder for ``last.pt``/``best.pt``/``epochs.csv`` (resume)."""
+        from benchmark.data import cache_dir
+        from benchmark.features import feature_key
+
+        skip = ("num_workers", "resume", "condition_grid")
+        params = {k: v for k, v in self.get_params().items() if k not in skip}
+        key = feature_key(list(train) + list(val or []), self._name, params)
+        return cache_dir() / "training" / f"{self._name}-{key}"
+
     def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
-        name = getattr(getattr(self, "meta", None), "name", type(self).__name__)
+        name = self._name
         if self.train_aug not in TRAIN_AUGS:
             raise ValueError(f"{name}: train_aug must be in {TRAIN_AUGS}, got {self.train_aug!r}")
         size = int(self.input_size)
@@ -302,34 +199,38 @@ class TorchDetector(BaseDetector):
         augment = cnndetection_batch if self.train_aug == "cnndetection" else None
         if augment is not None:
             import benchmark.corruptions  # noqa: F401 - fail before training, not mid-epoch
-        train_x = load_images(train, size)
+        train = self._train_subset(list(train))
+        val_labels = {s.label for s in val or []}
+        if not val_labels <= {0, 1}:
+            raise ValueError(f"{name}: validation labels must be 0/1, got {val_labels}")
+        self.streamed_ = needs_streaming(len(train), size, float(self.memory_cap_gb))
+        if self.streamed_:
+            train_x: Any = SampleImages(train, size)
+            val_x: Any = SampleImages(val, size) if val else None
+        else:
+            train_x = load_images(train, size)
+            val_x = load_images(val, size) if val else None
         train_y = np.array([s.label for s in train], dtype=np.int64)
-        val_x = load_images(val, size) if val else None
         val_y = np.array([s.label for s in val], dtype=np.int64) if val else None
-        if val_y is not None and not set(val_y.tolist()) <= {0, 1}:
-            raise ValueError(f"{name}: validation labels must be 0/1, got {set(val_y.tolist())}")
+        ckpt_dir = self._ckpt_dir(train, val)
         with torch_settings(dev, self.seed, self.num_threads):
             model = self._build_model()
             result = train_model(
-                model,
-                train_x,
-                train_y,
-                val_x,
-                val_y,
-                epochs=int(self.epochs),
-                lr=float(self.lr),
-                batch_size=int(self.batch_size),
-                patience=self.patience,
-                device=dev,
-                seed=self.seed,
-                normalisation=self.normalisation,
-                augment=augment,
-                desc=name,
-            )
+                model, train_x, train_y, val_x, val_y, epochs=int(self.epochs),
+                lr=float(self.lr), batch_size=int(self.batch_size), patience=self.patience,
+                device=dev, seed=self.seed, normalisation=self.normalisation, augment=augment,
+                desc=name, class_weights=self.class_weights, scheduler=self.scheduler,
+                accum_steps=int(self.accum_steps), resume=bool(self.resume), ckpt_dir=ckpt_dir,
+                num_workers=int(self.num_workers) if self.streamed_ else 0,
+            )  # fmt: skip
+        self._set_fitted(model, result, size, dev)
+
+    def _set_fitted(self, model: nn.Module, result: TrainResult, size: int, dev: Any) -> None:
         self.net_ = model.eval()
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.train_seconds_ = result.seconds
+        self.oom_halvings_ = result.oom_halvings
         self.input_size_ = size
         self.device_ = str(dev)
 
@@ -365,12 +266,14 @@ class TorchDetector(BaseDetector):
 
         torch.save(self.torch_module().state_dict(), directory / "model.pt")
         info = {
+            "oom_halvings": getattr(self, "oom_halvings_", 0),
             "history": self.history_,
             "best_epoch": self.best_epoch_,
             "train_seconds": self.train_seconds_,
             "input_size": self.input_size_,
         }
         (directory / "training.json").write_text(json.dumps(info, indent=2))
+        write_history_csv(self.history_, directory / "epochs.csv")
 
     def _load_fitted(self, directory: Path) -> None:
         import torch
@@ -392,5 +295,6 @@ class TorchDetector(BaseDetector):
         self.history_ = info["history"]
         self.best_epoch_ = int(info["best_epoch"])
         self.train_seconds_ = float(info["train_seconds"])
+        self.oom_halvings_ = int(info.get("oom_halvings", 0))
         self.input_size_ = int(self.input_size)
         self.device_ = str(dev)
