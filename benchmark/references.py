@@ -27,7 +27,7 @@ REFERENCES: dict[str, Reference] = {
             "Module I - Deepfake Detection. University of Cagliari, report, April 2025.",
         ),
         Reference(
-            "Govi, Poppi & Marinelli",
+            "Govi, Poppi, Marinelli",
             "E. Govi, T. Poppi, F. Marinelli. Deep Learning for DeepFake Creation and "
             "Detection. University of Modena and Reggio Emilia, student report (undated).",
         ),

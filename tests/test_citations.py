@@ -19,7 +19,7 @@ def test_every_detector_cites_a_known_reference():
     for name in list_detectors():
         paper = DETECTORS.get(name).meta.paper
         assert not INTERNAL.search(paper), f"{name}: {paper!r}"
-        if paper != "none":
+        if not paper.startswith("none"):  # baselines of our own cite nothing
             assert cited_in(paper), f"{name}: {paper!r} cites no entry of REFERENCES"
 
 

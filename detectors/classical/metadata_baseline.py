@@ -138,7 +138,7 @@ class MetadataBaseline(BaseDetector):
 
 @register_detector(
     family="baseline",
-    paper="shortcut check: file-storage metadata only (quantisation tables, size, format, EXIF)",
+    paper="none (a shortcut check): storage metadata only (JPEG tables, size, format, EXIF)",
     input_size=None,
     normalisation="none (pixels never read)",
     needs_files=True,

@@ -1,4 +1,4 @@
-"""Image retrieval as a detector: k-nearest training images vote (seed 001 §4).
+"""Image retrieval as a detector: k-nearest training images vote (Govi, Poppi, Marinelli §4).
 
 Seed 001 retrieves the training images most similar to a query with two features and two
 similarities (four combinations, all registered here):
@@ -373,15 +373,15 @@ class ResNetRetrieval(RetrievalDetector):
             )
 
 
-_HARRIS = "Harris & Stephens 1988; seed 001 §4 (image retrieval)"
-_RESNET = "He et al. 2016 ResNet-18 (ImageNet); seed 001 §4 (image retrieval)"
+_HARRIS = "Harris & Stephens 1988; Govi, Poppi, Marinelli §4 (image retrieval)"
+_RESNET = "He et al. 2016 ResNet-18 (ImageNet); Govi, Poppi, Marinelli §4 (image retrieval)"
 
 
 @register_detector(
     family="classical", paper=_HARRIS, input_size=None, normalisation="grayscale 299x299"
 )
 def harris_retrieval_cos(**kw):
-    """Harris-response descriptor, cosine k-NN vote over the training pool (seed 001 §4)."""
+    """Harris-response descriptor, cosine k-NN vote (Govi, Poppi, Marinelli §4)."""
     return HarrisRetrieval(**pin_params(kw, metric="cos"))
 
 
@@ -389,17 +389,17 @@ def harris_retrieval_cos(**kw):
     family="classical", paper=_HARRIS, input_size=None, normalisation="grayscale 299x299"
 )
 def harris_retrieval_l2(**kw):
-    """Harris-response descriptor, Euclidean k-NN vote over the training pool (seed 001 §4)."""
+    """Harris-response descriptor, Euclidean k-NN vote (Govi, Poppi, Marinelli §4)."""
     return HarrisRetrieval(**pin_params(kw, metric="l2"))
 
 
 @register_detector(family="deep", paper=_RESNET, input_size=224, normalisation="imagenet")
 def resnet_retrieval_cos(**kw):
-    """ResNet-18 embedding, cosine k-NN vote over the training pool (seed 001 §4)."""
+    """ResNet-18 embedding, cosine k-NN vote (Govi, Poppi, Marinelli §4)."""
     return ResNetRetrieval(**pin_params(kw, metric="cos"))
 
 
 @register_detector(family="deep", paper=_RESNET, input_size=224, normalisation="imagenet")
 def resnet_retrieval_l2(**kw):
-    """ResNet-18 embedding, Euclidean k-NN vote over the training pool (seed 001 §4)."""
+    """ResNet-18 embedding, Euclidean k-NN vote (Govi, Poppi, Marinelli §4)."""
     return ResNetRetrieval(**pin_params(kw, metric="l2"))

@@ -1,6 +1,6 @@
 """SIFT features + SVM / random forest, after Lowe 2004 and Csurka et al. 2004.
 
-The recipe is Govi, Poppi & Marinelli's ("Deep Learning for DeepFake Creation and Detection",
+The recipe is Govi, Poppi, Marinelli's ("Deep Learning for DeepFake Creation and Detection",
 §5.2).
 
 Method: every image is converted to grayscale and resized to a fixed working size. Two SIFT
@@ -213,7 +213,7 @@ class SiftBoVW(BaseDetector):
         best = {"C": 1.0, "gamma": base_gamma, "val_auc": float("nan")}
         if xv is not None:
             xvs = scaler.transform(xv)
-            # grid in order: ties keep the smaller C (Govi, Poppi & Marinelli favour a small C)
+            # grid in order: ties keep the smaller C (Govi, Poppi, Marinelli favour a small C)
             for c in self.C_grid:
                 for f in self.gamma_factors:
                     svc = SVC(C=c, gamma=base_gamma * f).fit(xs, y)
@@ -327,7 +327,7 @@ class SiftRF(SiftBoVW):
     }
 
 
-_PAPER = "Lowe 2004 SIFT; Csurka et al. 2004 bag of visual words; Govi, Poppi & Marinelli §5.2"
+_PAPER = "Lowe 2004 SIFT; Csurka et al. 2004 bag of visual words; Govi, Poppi, Marinelli §5.2"
 
 
 @register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")

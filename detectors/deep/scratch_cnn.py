@@ -1,6 +1,6 @@
-"""The custom CNN trained from scratch of seed 000 §5 (its Table 1), as a fakebench detector.
+"""Congiu et al. 2025's custom CNN trained from scratch (§5, their Table 1), as a detector.
 
-Architecture, exactly as seed 000 §5.2 and its forward function (§5.2.5)::
+Architecture, exactly as Congiu et al. 2025 §5.2 and its forward function (§5.2.5)::
 
     [Conv2d 3x3 pad 1 → BatchNorm2d → ReLU → MaxPool2d 2x2]  x3, channels 32, 64, 128
     → Flatten → Linear(128·(S/8)², 512) → ReLU → Dropout(0.5) → Linear(512, 2)
@@ -118,7 +118,7 @@ class ScratchCNN(TorchDetector):
     normalisation="[0,1]",
 )
 def scratch_cnn(**kw: object) -> ScratchCNN:
-    """Custom 3-block CNN trained from scratch (seed 000 §5, Table 1)."""
+    """Custom 3-block CNN trained from scratch (Congiu et al. 2025 §5, Table 1)."""
     return ScratchCNN(**kw)  # type: ignore[arg-type]
 
 

@@ -1,7 +1,7 @@
 """Shared supervised training for the deep detectors: one loop and a ``TorchDetector`` base.
 
-The loop follows seed 000 §4.4 (Adam, learning rate 1e-4, cross-entropy, batch 32, up to 15
-epochs), adding what the seed leaves out and a fair comparison needs: early stopping on the
+The loop follows Congiu et al. 2025 §4.4 (Adam, learning rate 1e-4, cross-entropy, batch 32, up
+to 15 epochs), adding what the report leaves out and a fair comparison needs: early stopping on the
 *validation* loss with a patience, the best epoch's weights kept in a checkpoint
 (``torch.save(state_dict)``) and reloaded with ``torch.load(..., weights_only=True)``, a
 progress bar, a per-epoch log line, and seeded determinism (``torch.manual_seed``, a private
