@@ -60,6 +60,24 @@ def _parser() -> argparse.ArgumentParser:
         help="registered dataset name or a folder with real/ and fake/ "
         "(optionally under train/ val/ test/)",
     )
+    r.add_argument(
+        "--layout",
+        default=None,
+        help="force the layout of a --dataset folder (detected otherwise; `datasets` lists them)",
+    )
+    r.add_argument(
+        "--crop-faces",
+        action="store_true",
+        help="replace each image of a folder dataset by its largest face (OpenCV Haar cascade); "
+        "images without a face are skipped and counted",
+    )
+    r.add_argument(
+        "--train-on",
+        default=None,
+        help="cross-dataset: comma-separated datasets to fit on (then --test-on is required); "
+        "writes RESULTS/generalisation.{csv,md}, train rows x test columns",
+    )
+    r.add_argument("--test-on", default=None, help="cross-dataset: comma-separated test datasets")
     r.add_argument("--out", type=Path, default=Path("runs"), help="run folders (git-ignored)")
     r.add_argument(
         "--results", type=Path, default=Path("results"), help="where leaderboard tables are written"
@@ -133,6 +151,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("rows", type=Path, help="runs/.../runs/<run_id>/rows.csv")
     rep.add_argument("--results", type=Path, default=Path("results"))
     rep.add_argument("--reference", default="scratch_cnn")
+
+    from benchmark.data.cli import add_parser as add_datasets_parser
+
+    add_datasets_parser(sub)
     return p
 
 
@@ -142,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from benchmark.data.cli import cmd_datasets
+
+    commands = {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report}
     try:
-        return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report}[
-            args.command
-        ](args)
+        return (commands | {"datasets": cmd_datasets})[args.command](args)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -232,6 +255,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         quick=args.quick,
     )
     options = _dataset_options(args.dataset_opt)
+    options |= {"layout": args.layout} if args.layout else {}
+    options |= {"crop_faces": True} if args.crop_faces else {}
+    if args.train_on or args.test_on:
+        from benchmark.crossdata import cmd_cross
+
+        return cmd_cross(args, cfg, options, seeds)
     print(
         f"{len(names)} detector(s): {', '.join(names)}; "
         f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
@@ -269,7 +298,12 @@ def _run_one(
         f"dataset {dataset.name} ({dataset.fingerprint}), seed {cfg.seed}: "
         + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
     )
+    from benchmark.data import skip_summary, write_skipped
+
+    print(skip_summary(dataset) + f"; {len(dataset.duplicates)} duplicate(s) across splits")
     run_dir, outcomes = harness.run(cfg, dataset, progress=_progress)
+    write_skipped(dataset, run_dir)
+    write_skipped(dataset, results)
     rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
     paths = report.write_tables(rows, timing, results, reference, title=dataset.name)
