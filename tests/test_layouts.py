@@ -63,7 +63,7 @@ def test_yolo_layout_labels_per_image(tmp_path):
     for split in ("train", "test"):
         for i in range(8):
             for label in (0, 1):
-                p = img(tmp_path / split / "images" / f"{label}_{i}.jpg", i * 2 + label)
+                img(tmp_path / split / "images" / f"{label}_{i}.jpg", i * 2 + label)
                 lab = tmp_path / split / "labels" / f"{label}_{i}.txt"
                 lab.parent.mkdir(parents=True, exist_ok=True)
                 lab.write_text(f"{label} 0.5 0.5 0.4 0.4\n")
