@@ -62,7 +62,9 @@ def check_file(path: Path, min_side: int = MIN_SIDE) -> dict[str, Any]:
             im.load()  # full decode: truncated or corrupt data fails here, not in a detector
     except UnidentifiedImageError:
         return {"ok": False, "reason": "not_an_image", "detail": "no image format recognised"}
-    except (*READ_ERRORS, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, hit while opening
+        return {"ok": False, "reason": "decompression_bomb", "detail": str(exc)[:200]}
+    except READ_ERRORS as exc:
         return {"ok": False, "reason": "corrupt", "detail": f"{type(exc).__name__}: {exc}"[:200]}
     if min(w, h) < min_side:
         return {"ok": False, "reason": "too_small", "detail": f"{w}x{h} px < {min_side} px"}

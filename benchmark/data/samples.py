@@ -125,7 +125,9 @@ def read_image(path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: file not found") from None
     except DataError:
         raise
-    except READ_ERRORS + (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{path}: exceeds the decompression-bomb guard ({exc})") from None
+    except (*READ_ERRORS, UnidentifiedImageError) as exc:
         raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from None
 
 
