@@ -135,6 +135,13 @@ def test_video_layout_frames_grouped_by_video(tmp_path):
         for s in samples:
             where.setdefault(s.meta["video"], set()).add(split)
     assert len(where) == 12 and all(len(v) == 1 for v in where.values())  # no video straddles
+    # FaceForensics++: a fake (manipulated_sequences/.../3.avi) shares the split of original 3
+    for v in range(6):
+        real, fake = (
+            f"{d}/videos/{v}.avi"
+            for d in ("original_sequences/youtube", "manipulated_sequences/Deepfakes")
+        )
+        assert where[real] == where[fake]
     assert {s.meta["generator"] for s in _all(ds) if s.label} == {"Deepfakes"}
 
 

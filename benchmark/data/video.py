@@ -4,13 +4,16 @@ Labels come from the path: a folder named like a class (``real``/``fake``, ``0-*
 see ``folders``), or FaceForensics++'s ``original_sequences`` (real) and
 ``manipulated_sequences/<method>`` (fake, generator = method; Rössler et al. 2019). Frames are
 sampled evenly over the video with OpenCV (``cv2.VideoCapture``), written once as PNG to
-``<cache>/frames/`` (keyed by the video's path, size and mtime), and the video is the group,
-so all frames of one video land in one split. Split folders in the path give the splits.
+``<cache>/frames/`` (keyed by the video's path, size and mtime). The group is the video, so all
+frames of one video land in one split; in FaceForensics++ it is the target video's number
+(``000_003.mp4`` is a fake of ``000.mp4``), so a fake never sits in another split than the
+original it was made from. Split folders in the path give the splits.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from benchmark.data.checks import skip
@@ -98,6 +101,9 @@ def scan(root: Path, frames_per_video: int = 8) -> Scan:
         if not frames:
             skipped.append(skip(rel, "unreadable_video", "OpenCV decoded no frame"))
             continue
+        group = str(rel)
+        if any(p.lower().endswith("_sequences") for p in rel.parts):
+            group = "ffpp:" + re.split(r"[_.]", video.name)[0]
         split = next((SPLIT_NAMES[p.lower()] for p in rel.parts if p.lower() in SPLIT_NAMES), None)
         for frame in frames:
             records.append(
@@ -105,7 +111,7 @@ def scan(root: Path, frames_per_video: int = 8) -> Scan:
                     frame,
                     hit[0],
                     split,
-                    group=str(rel),
+                    group=group,
                     generator=hit[1],
                     meta={"video": str(rel), "frame": frame.stem},
                     origin=video,
