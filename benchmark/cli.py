@@ -225,7 +225,7 @@ def _dataset_options(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import harness, report
+    from benchmark import harness, progress, report
     from benchmark.conditions import parse_corruptions, parse_resolutions, parse_severities
     from benchmark.data import load_dataset
     from benchmark.registry import list_detectors
@@ -269,7 +269,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     boards, failed = [], []
     for seed in seeds:
         seed_cfg = dataclasses.replace(cfg, seed=seed)
-        dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
+        with progress.sink(_progress):  # checking files / cropping faces takes a while
+            dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
         results = args.results if len(seeds) == 1 else args.results / f"seed{seed}"
         board, outcomes = _run_one(seed_cfg, dataset, results, args.reference)
         boards.append(board.assign(seed=seed))

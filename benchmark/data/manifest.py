@@ -78,8 +78,8 @@ def build_dataset(
     cache = CheckCache(root, min_side)
     kept: list[tuple[Record, Path, dict[str, Any]]] = []
     for i, rec in enumerate(records):
-        if progress and i and i % 500 == 0:
-            progress(f"checked {i}/{len(records)} files of {root.name}")
+        if progress and i and i % 250 == 0:
+            progress(f"{root.name}: checked {i}/{len(records)} files")
         info = cache.check(rec.path)
         if not info["ok"]:
             skipped.append(skip(_rel(rec.origin or rec.path, root), info["reason"], info["detail"]))
