@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmark.data import DataError, load_dataset, load_folder
+from benchmark.data import DataError, cache_dir, load_dataset, load_folder
 from benchmark.data.loader import detect_layout
 
 
@@ -57,6 +58,10 @@ def test_datalist_layout(tmp_path):
         "test": {"real": 4, "fake": 4},
     }
     assert all(s.label == int(Path(s.id).name[0]) for s in _all(ds))
+    manifest = cache_dir() / "manifests" / f"{ds.name}-{ds.fingerprint}.csv"
+    with manifest.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 36 and {r["split"] for r in rows} == {"train", "val", "test"}
 
 
 def test_yolo_layout_labels_per_image(tmp_path):

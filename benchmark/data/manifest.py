@@ -6,7 +6,8 @@ same way for all layouts: paths outside the root and conflicting labels are skip
 file is checked once (cached), boxes and faces are cropped, splits are made when none are
 given (stratified by label with a fixed seed; grouped when a group is known so one video,
 identity or source image never lands in two splits), exact duplicates across splits are
-reported, and the fingerprint hashes content, not timestamps.
+reported, and the fingerprint hashes content, not timestamps. The manifest (split, id, label,
+path, group, generator, SHA-1, size per sample) is written to ``<cache>/manifests/``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.data.checks import MIN_SIDE, CheckCache, skip
-from benchmark.data.samples import SPLITS, DataError, Dataset, Sample
+from benchmark.data.samples import SPLITS, DataError, Dataset, Sample, cache_dir
 
 
 @dataclass
@@ -139,7 +140,43 @@ def build_dataset(
         skipped,
         find_duplicates(splits),
     )
+    write_manifest(ds, cache_dir() / "manifests" / f"{ds.name}-{ds.fingerprint}.csv")
     return ds
+
+
+MANIFEST_COLUMNS = ["split", "id", "label", "path", "group", "generator", "sha1", "width", "height"]
+
+
+def write_manifest(dataset: Dataset, path: Path) -> Path:
+    """The dataset as a CSV manifest (one row per sample, ``MANIFEST_COLUMNS``), atomically."""
+    import csv
+    import io
+    import os
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(MANIFEST_COLUMNS)
+    for split in SPLITS:
+        for s in dataset.splits[split]:
+            m = s.meta
+            w.writerow(
+                [
+                    split,
+                    s.id,
+                    s.label,
+                    s.path,
+                    m.get("group", ""),
+                    m.get("generator", ""),
+                    m.get("sha1", ""),
+                    m.get("width", ""),
+                    m.get("height", ""),
+                ]
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(buf.getvalue())
+    tmp.replace(path)
+    return path
 
 
 def _rel(path: Path, root: Path) -> str:
