@@ -117,6 +117,7 @@ def test_coco_layout_crops_every_box(tmp_path):
     assert ds.skip_counts() == {"bad_box": 3}
     real = next(s for s in ds.train if s.label == 0)
     assert real.load().shape == (20, 20, 3)  # the box itself (margin 0), read from the crop cache
+    assert (real.meta["width"], real.meta["format"]) == (20, "PNG")  # describes the crop
     assert "#2_2_20_20" in real.id
 
 

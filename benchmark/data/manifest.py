@@ -97,6 +97,8 @@ def build_dataset(
                 skipped.append(skip(_rel(rec.origin or rec.path, root), "no_face", "no face found"))
                 continue
             path = face
+        if path != rec.path:  # a crop: describe the file detectors read, keep the source's hash
+            info = info | _describe(path)
         kept.append((rec, path, info))
     cache.save()
     if progress:
@@ -177,6 +179,19 @@ def write_manifest(dataset: Dataset, path: Path) -> Path:
     tmp.write_text(buf.getvalue())
     tmp.replace(path)
     return path
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return {
+            "width": im.width,
+            "height": im.height,
+            "format": im.format or "",
+            "mode": im.mode,
+            "bytes": path.stat().st_size,
+        }
 
 
 def _rel(path: Path, root: Path) -> str:
