@@ -146,7 +146,11 @@ def cmd_cross(args: Any, cfg: harness.RunConfig, options: dict[str, Any], seeds:
     import dataclasses
 
     from benchmark import progress
-    from benchmark.data import load_dataset, skip_summary
+    from benchmark.data import FOLDER_OPTIONS, load_dataset, skip_summary
+    from benchmark.registry import list_datasets
+
+    def is_registered(name: str) -> bool:
+        return name in list_datasets()
 
     if not (args.train_on and args.test_on):
         raise ValueError("--train-on and --test-on go together (e.g. --train-on A --test-on B,C)")
@@ -155,7 +159,13 @@ def cmd_cross(args: Any, cfg: harness.RunConfig, options: dict[str, Any], seeds:
     cfg = dataclasses.replace(cfg, seed=seeds[0])
 
     def load(name: str) -> Dataset:
-        ds = load_dataset(name, seed=cfg.seed, quick=args.quick, **options)
+        # --layout / --crop-faces are folder options: a registered dataset does not take them
+        opts = (
+            options
+            if not is_registered(name)
+            else {k: v for k, v in options.items() if k not in FOLDER_OPTIONS}
+        )
+        ds = load_dataset(name, seed=cfg.seed, quick=args.quick, **opts)
         print(skip_summary(ds))
         return ds
 

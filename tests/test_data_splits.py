@@ -167,3 +167,29 @@ def test_datasets_check_errors_are_readable(argv, capsys):
 
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_cross_dataset_mixes_registered_and_folder_datasets(tmp_path, capsys):
+    from benchmark.cli import main
+
+    a, _ = _two_sets(tmp_path)
+    argv = [
+        "run",
+        "-d",
+        "fft_spectrum",
+        "--train-on",
+        "default",
+        "--test-on",
+        str(a),
+        "--quick",
+        "--layout",
+        "folders",
+        "--out",
+        str(tmp_path / "runs"),
+        "--results",
+        str(tmp_path / "res"),
+        "--no-timing",
+    ]
+    assert main(argv) == 0, capsys.readouterr()
+    md = (tmp_path / "res" / "generalisation.md").read_text()
+    assert "| fft_spectrum | default-quick |" in md and "setA" in md
