@@ -164,3 +164,13 @@ def test_layout_can_be_forced_and_unknown_layout_is_named(tmp_path):
         load_folder(tmp_path, layout="nope")
     with pytest.raises(DataError, match="no known dataset layout"):
         load_folder(tmp_path / "real")
+
+
+def test_stray_files_do_not_change_the_detected_layout(tmp_path):
+    for i in range(6):
+        img(tmp_path / "real" / f"{i}.png", i)
+        img(tmp_path / "fake" / f"{i}.png", 50 + i)
+    (tmp_path / "real" / "0.txt").write_text("notes\n")  # looks like a YOLO label file
+    (tmp_path / "fake" / "clip.mp4").write_bytes(b"\x00")  # one stray video
+    assert detect_layout(tmp_path) == "folders"
+    assert len(_all(load_folder(tmp_path))) == 12

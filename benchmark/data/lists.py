@@ -136,7 +136,7 @@ def yolo_label(text: str) -> int | str:
 @register_layout(
     "yolo",
     detect=detect_yolo,
-    priority=30,
+    priority=95,  # after class folders: a stray x.txt beside x.png must not turn them into yolo
     description="a same-named .txt per image (or labels/ beside images/) starting with 0|1",
 )
 def scan_yolo(root: Path) -> Scan:

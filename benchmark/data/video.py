@@ -30,7 +30,17 @@ def _videos(root: Path) -> list[Path]:
 
 
 def detect(root: Path) -> bool:
-    return any(True for _ in (p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES))
+    """More videos than images among the first 1000 files (a stray clip is no video set)."""
+    from benchmark.data.samples import IMAGE_SUFFIXES
+
+    videos = images = 0
+    for i, p in enumerate(root.rglob("*")):
+        suffix = p.suffix.lower()
+        videos += suffix in VIDEO_SUFFIXES
+        images += suffix in IMAGE_SUFFIXES
+        if i >= 1000:
+            break
+    return videos > images
 
 
 def label_of(rel: Path) -> tuple[int, str | None] | None:
