@@ -90,10 +90,9 @@ def _label(row: dict[str, str], cols: list[str]) -> tuple[int | None, bool]:
     return known[0], len(set(known)) > 1
 
 
-def _find(root: Path, base: Path, name: str) -> Path:
+def _find(root: Path, base: Path, name: str, subdirs: list[Path]) -> Path:
     name = name.replace("\\", "/").strip()
-    candidates = [base / name, root / name]
-    candidates += [d / name for d in sorted(root.iterdir()) if d.is_dir()]
+    candidates = [base / name, root / name] + [d / name for d in subdirs]
     for c in candidates:
         if c.suffix.lower() in IMAGE_SUFFIXES and c.is_file():
             return c
@@ -112,6 +111,7 @@ def _find(root: Path, base: Path, name: str) -> Path:
 def scan(root: Path) -> Scan:
     """Records from every CSV at the root that has a path and a label column."""
     records, skipped, used = [], [], []
+    subdirs = sorted(d for d in root.iterdir() if d.is_dir())
     for table in _tables(root):
         header, rows = read_table(table)
         path_col = _pick(header, PATH_COLS)
@@ -138,7 +138,7 @@ def scan(root: Path) -> Scan:
                 continue
             records.append(
                 Record(
-                    _find(root, table.parent, name),
+                    _find(root, table.parent, name, subdirs),
                     label,
                     split,
                     group=str(row.get(group_col) or "") or None if group_col else None,
