@@ -79,8 +79,10 @@ def build_dataset(
     cache = CheckCache(root, min_side)
     kept: list[tuple[Record, Path, dict[str, Any]]] = []
     for i, rec in enumerate(records):
-        if progress and i and i % 250 == 0:
-            progress(f"{root.name}: checked {i}/{len(records)} files")
+        if i and i % 250 == 0:
+            cache.save()  # an interrupted load keeps what it checked
+            if progress:
+                progress(f"{root.name}: checked {i}/{len(records)} files")
         info = cache.check(rec.path)
         if not info["ok"]:
             skipped.append(skip(_rel(rec.origin or rec.path, root), info["reason"], info["detail"]))
