@@ -174,3 +174,12 @@ def test_stray_files_do_not_change_the_detected_layout(tmp_path):
     (tmp_path / "fake" / "clip.mp4").write_bytes(b"\x00")  # one stray video
     assert detect_layout(tmp_path) == "folders"
     assert len(_all(load_folder(tmp_path))) == 12
+
+
+def test_fingerprint_follows_crop_settings(tmp_path):
+    for split, n in (("Train", 4), ("Val", 2), ("Test-Dev", 2)):
+        _coco(tmp_path, split, n)
+    a = load_folder(tmp_path, box_margin=0.0)
+    b = load_folder(tmp_path, box_margin=0.5)
+    assert a.fingerprint != b.fingerprint  # other pixels: fitted detectors must not be reused
+    assert load_folder(tmp_path, box_margin=0.0).fingerprint == a.fingerprint

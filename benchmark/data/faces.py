@@ -21,6 +21,7 @@ import numpy as np
 from benchmark.data.samples import DataError, cache_dir, read_image
 
 CASCADE = "haarcascade_frontalface_default.xml"
+FACE_VERSION = 1  # bump when detection or cropping changes: part of the dataset fingerprint
 
 
 def crop_square(image: np.ndarray, box: tuple[float, ...], margin: float) -> np.ndarray | None:

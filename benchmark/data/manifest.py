@@ -94,7 +94,11 @@ def build_dataset(
                 skipped.append(skip(f"{_rel(rec.path, root)} box {rec.box}", "bad_box", why))
                 continue
         if crop_faces:
-            face = faces.face_crop_file(path, info["sha1"], face_margin, rec.box)
+            try:
+                face = faces.face_crop_file(path, info["sha1"], face_margin, rec.box)
+            except DataError as exc:  # e.g. a crop file damaged in the cache
+                skipped.append(skip(_rel(rec.origin or rec.path, root), "corrupt", str(exc)))
+                continue
             if face is None:
                 skipped.append(skip(_rel(rec.origin or rec.path, root), "no_face", "no face found"))
                 continue
@@ -127,11 +131,12 @@ def build_dataset(
             **rec.meta,
         }
         samples.append((rec.split, Sample(sid, rec.label, path, meta)))
-        groups.append(
-            rec.group or f"sha1:{info['sha1']}"
-        )  # no group known: identical files stay together
+        # no group known: identical files (same SHA-1) stay together
+        groups.append(rec.group or f"sha1:{info['sha1']}")
     splits = _assign_splits(samples, groups, seed, val_frac, test_frac, root)
-    h = hashlib.sha1(scan.layout.encode())
+    # crops change the pixels: their settings are part of what the fingerprint identifies
+    crops = f"{crop_faces}:{face_margin}:{faces.FACE_VERSION}:{box_margin}:{min_side}"
+    h = hashlib.sha1(f"{scan.layout}|{crops}".encode())
     for split in SPLITS:
         for s in splits[split]:
             h.update(f"{split}:{s.id}:{s.label}:{s.meta['sha1']}:{s.meta['family']}".encode())
