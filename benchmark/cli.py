@@ -68,6 +68,24 @@ def _parser() -> argparse.ArgumentParser:
         "(optionally under train/ val/ test/)",
     )
     r.add_argument(
+        "--layout",
+        default=None,
+        help="force the layout of a --dataset folder (detected otherwise; `datasets` lists them)",
+    )
+    r.add_argument(
+        "--crop-faces",
+        action="store_true",
+        help="replace each image of a folder dataset by its largest face (OpenCV Haar cascade); "
+        "images without a face are skipped and counted",
+    )
+    r.add_argument(
+        "--train-on",
+        default=None,
+        help="cross-dataset: comma-separated datasets to fit on (then --test-on is required); "
+        "writes RESULTS/generalisation.{csv,md}, train rows x test columns",
+    )
+    r.add_argument("--test-on", default=None, help="cross-dataset: comma-separated test datasets")
+    r.add_argument(
         "--out",
         type=Path,
         default=Path("runs"),
@@ -217,6 +235,10 @@ def _parser() -> argparse.ArgumentParser:
         help="bootstrap resamples of the leaderboard's 95%% intervals (whole source groups are "
         "resampled when the dataset knows them; 0: no intervals)",
     )
+
+    from benchmark.data.cli import add_parser as add_datasets_parser
+
+    add_datasets_parser(sub)
     return p
 
 
@@ -226,9 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from benchmark.data.cli import cmd_datasets
+
+    commands = {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report}
     try:
-        return {"list": cmd_list, "run": cmd_run, "predict": cmd_predict, "report": cmd_report,
-                "weights": weights_cli.cmd_weights}[args.command](args)  # fmt: skip
+        return (commands | {"datasets": cmd_datasets, "weights": weights_cli.cmd_weights})[
+            args.command
+        ](args)
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -292,7 +318,7 @@ def _dataset_options(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark import harness, publish
+    from benchmark import harness, progress, publish
     from benchmark.conditions import parse_corruptions, parse_resolutions, parse_severities
     from benchmark.data import load_dataset
     from benchmark.registry import list_detectors
@@ -330,6 +356,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     results = args.results
     if results is None and not args.quick and not options:
         results = Path("results")
+    options |= {"layout": args.layout} if args.layout else {}
+    options |= {"crop_faces": True} if args.crop_faces else {}
+    if args.train_on or args.test_on:
+        from benchmark.crossdata import cmd_cross
+
+        return cmd_cross(args, cfg, options, seeds)
     print(
         f"{len(names)} detector(s): {', '.join(names)}; "
         f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
@@ -338,7 +370,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     boards, failed, dataset = [], [], None
     for i, seed in enumerate(seeds):
         seed_cfg = dataclasses.replace(cfg, seed=seed)
-        dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
+        with progress.sink(_loading):  # checking files / cropping faces takes a while
+            dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
         prefix = f"seed {seed} ({i + 1}/{len(seeds)}) " if len(seeds) > 1 else ""
         board, outcomes = _run_one(seed_cfg, dataset, results, args.reference, prefix)
         boards.append(board.assign(seed=seed))
@@ -362,6 +395,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _loading(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def _clock(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     return f"{m // 60}h{m % 60:02d}m{s:02d}s" if m >= 60 else f"{m}m{s:02d}s ({seconds:.0f}s)"
@@ -380,12 +417,16 @@ def _run_one(
         f"dataset {dataset.name} ({dataset.fingerprint}), seed {cfg.seed}: "
         + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
     )
+    from benchmark.data import skip_summary, write_skipped
+
+    print(skip_summary(dataset) + f"; {len(dataset.duplicates)} duplicate(s) across splits")
     display = ProgressDisplay(prefix=prefix)
     with progress.sink(display.message):
         try:
             run_dir, outcomes = harness.run(cfg, dataset, progress=display)
         finally:
             display.close()
+    write_skipped(dataset, run_dir)
     rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
     board = report.leaderboard(rows, timing)
@@ -396,6 +437,7 @@ def _run_one(
         report.write_tables(rows, timing, tables, reference, title=dataset.name, scores=scores)
     else:
         tables = publish.dataset_folder(results, dataset.name, cfg.seed)
+        write_skipped(dataset, tables, files=False)  # counts per reason beside the tables
         try:
             scores = publish.read_scores(run_dir / "scores.csv")
             publish.publish(rows, timing, tables, reference, title=dataset.name, scores=scores)

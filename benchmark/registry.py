@@ -40,7 +40,7 @@ class RegistryError(KeyError):
 class Entry:
     name: str
     factory: Callable[..., Any]
-    meta: DetectorMeta | None  # None for datasets
+    meta: Any  # DetectorMeta for detectors, None for datasets, LayoutMeta for layouts
     module: str
     help: str
 
@@ -94,6 +94,7 @@ class Registry:
 
 DETECTORS = Registry("detector")
 DATASETS = Registry("dataset")
+LAYOUTS = Registry("layout")
 _plugin_errors: dict[str, str] = {}
 _loaded = False
 
@@ -133,15 +134,45 @@ def register_dataset(name: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
+@dataclass(frozen=True)
+class LayoutMeta:
+    """How a dataset layout is recognised: ``detect(root) -> bool``, tried by ``priority``."""
+
+    detect: Callable[[Any], bool]
+    priority: int
+    description: str
+
+
+def register_layout(
+    name: str, *, detect: Callable[[Any], bool], priority: int, description: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a layout scanner ``fn(root, **options) -> benchmark.data.manifest.Scan``.
+
+    ``--dataset PATH`` tries the layouts' ``detect`` in increasing ``priority`` and uses the
+    first that answers True; ``--layout NAME`` forces one.
+    """
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        meta = LayoutMeta(detect, priority, description)
+        LAYOUTS.add(Entry(name, fn, meta, fn.__module__, description))
+        return fn
+
+    return decorator
+
+
 def load_plugins() -> None:
-    """Import every built-in detector module and every ``fakebench.detectors`` entry point."""
+    """Import every dataset/layout module under ``benchmark.data``, every built-in detector
+    module and every ``fakebench.detectors`` entry point."""
     global _loaded
     if _loaded:
         return
     _loaded = True
+    import benchmark.data
     import detectors
 
-    importlib.import_module("benchmark.synthetic")  # registers the default dataset
+    # dataset builders and layouts register themselves, like detectors: no module named here
+    for mod in pkgutil.walk_packages(benchmark.data.__path__, prefix="benchmark.data."):
+        _import_plugin(mod.name, lambda n=mod.name: importlib.import_module(n))
     for mod in pkgutil.walk_packages(detectors.__path__, prefix="detectors."):
         _import_plugin(mod.name, lambda n=mod.name: importlib.import_module(n))
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -202,6 +233,12 @@ def pin_params(kw: dict[str, Any], **pinned: Any) -> dict[str, Any]:
 def list_datasets(pattern: str | None = None) -> list[str]:
     load_plugins()
     return DATASETS.names(pattern)
+
+
+def list_layouts() -> list[str]:
+    """Registered dataset layouts, in the order ``--dataset PATH`` tries them."""
+    load_plugins()
+    return sorted(LAYOUTS.names(), key=lambda n: LAYOUTS.get(n).meta.priority)
 
 
 def _natural_key(name: str) -> list[Any]:

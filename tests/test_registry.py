@@ -104,7 +104,7 @@ def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "fb_plugin_ok", raising=False)
     for mod in [m for m in sys.modules if m.startswith("detectors.")]:
         monkeypatch.delitem(sys.modules, mod)
-    monkeypatch.delitem(sys.modules, "benchmark.synthetic", raising=False)
+    monkeypatch.delitem(sys.modules, "benchmark.data.synthetic", raising=False)
     registry.DATASETS._entries.clear()
     try:
         names = registry.list_detectors()

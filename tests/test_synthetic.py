@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark import synthetic
-from benchmark.data import DataError, load_dataset, load_folder
+from benchmark.data import DataError, load_dataset, load_folder, synthetic
 
 
 @pytest.fixture
