@@ -19,7 +19,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "weights", help="list or fetch pretrained weights (run never downloads)"
     )
-    sub = p.add_subparsers(dest="weights_command", required=True)
+    sub = p.add_subparsers(dest="weights_command", required=True, help="list or fetch")
     ls = sub.add_parser("list", help="which weights each detector reads, and whether cached")
     ls.add_argument("pattern", nargs="?", default=None, help="detector wildcard, e.g. 'resnet*'")
     fe = sub.add_parser("fetch", help="download detectors' weights into the standard caches")

@@ -141,7 +141,7 @@ def test_hostile_fixture_scores_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "10 file(s) skipped" in out and "decompression_bomb 1" in out
-    with (tmp_path / "res" / "skipped.csv").open() as fh:
+    with (tmp_path / "res" / "ds" / "skipped.csv").open() as fh:
         counts = {r["reason"]: int(r["count"]) for r in csv.DictReader(fh)}
     assert counts["zero_byte"] == 1 and sum(counts.values()) == 10
     rows = next((tmp_path / "runs").glob("*/runs/*/rows.csv")).read_text()

@@ -25,7 +25,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "audit (metadata-only baseline AUC; size, format, JPEG quality and bytes per pixel "
         "per class, with a warning when one of them alone separates the classes).",
     )
-    p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "check"],
+        default="list",
+        help="list: the supported public datasets and layouts; check PATH: audit a local copy",
+    )
     p.add_argument("path", nargs="?", type=Path, help="dataset folder (for check)")
     p.add_argument("--layout", default=None, help="force a layout (see the list)")
     p.add_argument("--crop-faces", action="store_true", help="check the face crops instead")
