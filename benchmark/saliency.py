@@ -81,8 +81,9 @@ def maps(det: Any, samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, n
 
     from detectors.deep.preprocess import load_images, to_input
 
-    if not hasattr(det, "torch_module"):
-        raise SaliencyUnavailable(f"{type(det).__name__} exposes no torch_module()")
+    if not hasattr(det, "torch_module") or not hasattr(det, "normalisation"):
+        # retrieval detectors expose an embedding network, not a real/fake classifier
+        raise SaliencyUnavailable(f"{type(det).__name__} is not a torch classifier")
     net = det.torch_module()
     dev = next(net.parameters()).device
     size = int(getattr(det, "input_size_", getattr(det, "input_size", 0)) or 0)
@@ -90,14 +91,24 @@ def maps(det: Any, samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, n
         raise SaliencyUnavailable(f"{type(det).__name__}: no input size")
     raw = load_images(list(samples), size)
     x = to_input(raw, det.normalisation, dev)
-    with torch.enable_grad():
-        cam = GradCAM(model=net, target_layers=[last_conv(net)])
-        with cam:
-            grad_cam = cam(input_tensor=x, targets=[ClassifierOutputTarget(1)] * len(x))
-        xg = x.clone().requires_grad_(True)
+    # A frozen backbone (freeze=head) has requires_grad off, and then no gradient reaches its
+    # last convolution: switch every parameter on for the explanation, restore afterwards.
+    frozen = [p for p in net.parameters() if not p.requires_grad]
+    try:
+        for p in frozen:
+            p.requires_grad_(True)
+        with torch.enable_grad():
+            cam = GradCAM(model=net, target_layers=[last_conv(net)])
+            with cam:
+                grad_cam = cam(input_tensor=x, targets=[ClassifierOutputTarget(1)] * len(x))
+            xg = x.clone().requires_grad_(True)
+            net.zero_grad(set_to_none=True)
+            net(xg)[:, 1].sum().backward()
+            sal = xg.grad.detach().abs().amax(dim=1).cpu().numpy()
+    finally:
+        for p in frozen:
+            p.requires_grad_(False)
         net.zero_grad(set_to_none=True)
-        net(xg)[:, 1].sum().backward()
-        sal = xg.grad.detach().abs().amax(dim=1).cpu().numpy()
     sal = sal / np.maximum(sal.reshape(len(sal), -1).max(1), 1e-12)[:, None, None]
     images = raw.permute(0, 2, 3, 1).numpy().astype(np.float32) / 255.0
     return images, np.asarray(grad_cam, dtype=np.float32), sal.astype(np.float32)
