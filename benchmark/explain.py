@@ -142,7 +142,9 @@ def saliency_figures(detectors_dir: Path, test: list[Sample], tables: Path,
             out[f"figure_saliency_{folder.name}"] = saliency_grid(
                 det, picks, path, title=f"{folder.name} {title}, threshold {threshold:.3f}"
             )
-        except (SaliencyUnavailable, Exception) as exc:  # noqa: BLE001 - never crash a run
+        except SaliencyUnavailable as exc:  # not a CNN classifier: nothing to explain
+            log.info("no saliency for %s: %s", folder.name, exc)
+        except Exception as exc:  # noqa: BLE001 - never crash a run
             plt.close("all")
             log.warning("saliency of %s failed", folder.name, exc_info=True)
             progress.report(f"Grad-CAM of {folder.name} skipped: {type(exc).__name__}: {exc}")

@@ -83,7 +83,9 @@ def maps(det: Any, samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, n
 
     if not hasattr(det, "torch_module") or not hasattr(det, "normalisation"):
         # retrieval detectors expose an embedding network, not a real/fake classifier
-        raise SaliencyUnavailable(f"{type(det).__name__} is not a torch classifier")
+        raise SaliencyUnavailable(
+            f"{type(det).__name__} is not a torch classifier (no torch_module()/normalisation)"
+        )
     net = det.torch_module()
     dev = next(net.parameters()).device
     size = int(getattr(det, "input_size_", getattr(det, "input_size", 0)) or 0)
