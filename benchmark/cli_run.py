@@ -1,0 +1,218 @@
+"""``run``: train and evaluate, publish the tables, say what they mean (CLI code: prints).
+
+Split from ``benchmark.cli`` (the parser and the other sub-commands) to keep both readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from benchmark import harness
+    from benchmark.data import Dataset
+
+
+def _value(raw: str) -> Any:
+    """A command-line value: JSON when it parses (``3``, ``1e-3``, ``null``), else the string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _overrides(items: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        det, dot, param = key.partition(".")
+        if not sep or not dot:
+            raise ValueError(f"--set expects DETECTOR.PARAM=VALUE, got {item!r}")
+        out.setdefault(det, {})[param] = _value(raw)
+    return out
+
+
+def _dataset_options(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--dataset-opt expects KEY=VALUE, got {item!r}")
+        out[key] = _value(raw)
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark import harness, progress, publish
+    from benchmark.conditions import parse_corruptions, parse_resolutions, parse_severities
+    from benchmark.data import load_dataset
+    from benchmark.registry import list_detectors
+
+    t0 = time.perf_counter()
+    seeds = parse_seeds(args.seed)
+    if args.tune < 0:
+        raise ValueError(f"--tune: expected a number of configurations >= 0, got {args.tune}")
+    names = list_detectors() if args.all else list_detectors(args.detectors)
+    corruptions = [] if args.corruptions == "none" else parse_corruptions(args.corruptions)
+    resolutions = [] if args.resolutions == "none" else parse_resolutions(args.resolutions)
+    if args.quick and args.corruptions == "default":
+        corruptions = corruptions[:2]
+    cfg = harness.RunConfig(
+        detectors=tuple(names),
+        out=args.out,
+        seed=seeds[0],
+        device=args.device,
+        corruptions=tuple(corruptions),
+        severities=tuple(parse_severities(args.severities)),
+        resolutions=tuple(resolutions[:2] if args.quick else resolutions),
+        timing=not args.no_timing,
+        timing_batches=tuple(int(b) for b in args.timing_batches.split(",")),
+        train_aug=args.train_aug,
+        threshold_rule=args.threshold,
+        allow_random_init=args.allow_random_init or args.all,
+        reference=args.reference,
+        overrides=_overrides(args.set),
+        quick=args.quick,
+        tune=args.tune,
+        recipe=args.recipe,
+    )
+    options = _dataset_options(args.dataset_opt)
+    # A smoke test or a re-sized dataset never lands in the published tables by accident.
+    results = args.results
+    if results is None and not args.quick and not options:
+        results = Path("results")
+    options |= {"layout": args.layout} if args.layout else {}
+    options |= {"crop_faces": True} if args.crop_faces else {}
+    if args.train_on or args.test_on:
+        from benchmark.crossdata import cmd_cross
+
+        return cmd_cross(args, cfg, options, seeds)
+    print(
+        f"{len(names)} detector(s): {', '.join(names)}; "
+        f"{len(corruptions)} corruption(s) x {len(cfg.severities)} severities, "
+        f"{len(cfg.resolutions)} resolution(s)"
+    )
+    boards, failed, dataset = [], [], None
+    for i, seed in enumerate(seeds):
+        seed_cfg = dataclasses.replace(cfg, seed=seed)
+        with progress.sink(_loading):  # checking files / cropping faces takes a while
+            dataset = load_dataset(args.dataset, seed=seed, quick=args.quick, **options)
+        prefix = f"seed {seed} ({i + 1}/{len(seeds)}) " if len(seeds) > 1 else ""
+        board, outcomes = _run_one(seed_cfg, dataset, results, args.reference, prefix)
+        boards.append(board.assign(seed=seed))
+        failed += [(seed, o) for o in outcomes if not o.ok]
+    if results is not None and dataset is not None:
+        if len(seeds) > 1 or seeds != [0]:
+            paths = publish.write_seed_summary(publish.dataset_folder(results, dataset.name))
+            if paths:
+                print(f"\nover seeds: {', '.join(str(p) for p in paths.values())}")
+        publish.write_index(results)
+    if len(seeds) > 1:
+        from benchmark import report
+
+        summary = report.seed_summary(boards)
+        print(f"\nover seeds {', '.join(map(str, seeds))} (this run):")
+        cols = ["detector", "n_seeds", "roc_auc_mean", "roc_auc_std", "roc_auc_min"]
+        print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for seed, o in failed:
+        print(f"FAILED {o.name} (seed {seed}): {o.error}", file=sys.stderr)
+    print(f"wall time {_clock(time.perf_counter() - t0)}")
+    return 1 if failed else 0
+
+
+def _loading(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}h{m % 60:02d}m{s:02d}s" if m >= 60 else f"{m}m{s:02d}s ({seconds:.0f}s)"
+
+
+def _run_one(
+    cfg: harness.RunConfig, dataset: Dataset, results: Path | None, reference: str, prefix: str
+) -> tuple[pd.DataFrame, list[harness.DetectorOutcome]]:
+    """One seed: run, publish (or keep in the run folder) its tables, print them in words."""
+    from benchmark import harness, progress, publish, report
+    from benchmark.console import ProgressDisplay
+    from benchmark.summary import run_summary
+
+    summary = dataset.summary()
+    print(
+        f"dataset {dataset.name} ({dataset.fingerprint}), seed {cfg.seed}: "
+        + ", ".join(f"{k} {v['real']}+{v['fake']}" for k, v in summary.items())
+    )
+    from benchmark.data import skip_summary, write_skipped
+
+    print(skip_summary(dataset) + f"; {len(dataset.duplicates)} duplicate(s) across splits")
+    display = ProgressDisplay(prefix=prefix)
+    with progress.sink(display.message):
+        try:
+            run_dir, outcomes = harness.run(cfg, dataset, progress=display)
+        finally:
+            display.close()
+    write_skipped(dataset, run_dir)
+    rows = report.load_rows(run_dir / "rows.csv")
+    timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
+    board = report.leaderboard(rows, timing)
+    if results is None:
+        tables = run_dir / "tables"
+        scores_file = run_dir / "scores.csv"
+        scores = publish.read_scores(scores_file) if scores_file.is_file() else None
+        report.write_tables(rows, timing, tables, reference, title=dataset.name, scores=scores)
+    else:
+        tables = publish.dataset_folder(results, dataset.name, cfg.seed)
+        write_skipped(dataset, tables, files=False)  # counts per reason beside the tables
+        try:
+            scores = publish.read_scores(run_dir / "scores.csv")
+            publish.publish(rows, timing, tables, reference, title=dataset.name, scores=scores)
+        except publish.PublishError as exc:  # keep this run's tables; say how to publish them
+            report.write_tables(rows, timing, run_dir / "tables", reference, title=dataset.name)
+            raise publish.PublishError(
+                f"{exc}. This run's tables are in {run_dir / 'tables'}; "
+                f"`python -m benchmark report {run_dir} --results DIR` publishes them"
+            ) from exc
+    from benchmark.explain import write_run_figures  # figures that need the images and fits
+
+    write_run_figures(dataset, harness.work_dir(cfg, dataset), tables, results)
+    for msg in report.shortcut_warnings(board):
+        print(msg, file=sys.stderr)
+    print()
+    cols = ["detector", "status", "roc_auc", "accuracy", "accuracy_tuned"]
+    cols = [c for c in cols if c in board]
+    print(board[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    spread_file = publish.dataset_folder(results or Path("results"), dataset.name) / "seeds"
+    spread_file /= "leaderboard_seeds.csv"
+    spread = pd_read(spread_file)
+    print("\nsummary:")
+    for line in run_summary(
+        board, tables=tables, run_folder=harness.work_dir(cfg, dataset), seed_spread=spread
+    ):
+        print(f"  - {line}")
+    if results is None:
+        print("  - Not published (a --quick or --dataset-opt run): pass --results DIR to publish.")
+    return board, outcomes
+
+
+def pd_read(path: Path) -> pd.DataFrame | None:
+    import pandas as pd
+
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0"``, ``"0,1,2"``, ``"0-4"`` or a mix -> unique non-negative seeds, in order."""
+    out: list[int] = []
+    for item in text.split(","):
+        lo, dash, hi = item.strip().partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()) or (dash and int(hi) < int(lo)):
+            raise ValueError(f"--seed: bad item {item!r} in {text!r}; use e.g. 0, 0,1,2 or 0-4")
+        out += [s for s in range(int(lo), int(hi or lo) + 1) if s not in out]
+    return out
