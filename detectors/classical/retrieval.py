@@ -288,12 +288,9 @@ class ResNetRetrieval(RetrievalDetector):
         if state is not None:
             net.load_state_dict(state)
         net.fc = torch.nn.Identity()  # penultimate layer: the 512-d global-average pool
-        dev = (
-            self.device
-            if self.device != "auto"
-            else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        return net.eval().to(dev), source
+        from detectors.deep.preprocess import resolve_device
+
+        return net.eval().to(resolve_device(self.device)), source
 
     def weights_source_spec(self) -> tuple[str, str]:
         """``(kind, id)`` of the pretrained weights (``benchmark.weights.locate``)."""

@@ -51,12 +51,9 @@ class Lite0Retrieval(ResNetRetrieval):
                 torch.manual_seed(self.seed)
                 net, source = timm.create_model("tf_efficientnet_lite0"), RANDOM_INIT
         net.reset_classifier(0)  # the pooled features
-        dev = (
-            self.device
-            if self.device != "auto"
-            else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
-        return net.eval().to(dev), source
+        from detectors.deep.preprocess import resolve_device
+
+        return net.eval().to(resolve_device(self.device)), source
 
     def weights_source_spec(self) -> tuple[str, str]:
         from detectors.deep.efficientnet_lite import PACKAGE
