@@ -181,7 +181,7 @@ def _run_one(
             ) from exc
     from benchmark.explain import write_run_figures  # figures that need the images and fits
 
-    write_run_figures(dataset, harness.work_dir(cfg, dataset), tables, results)
+    write_run_figures(dataset, harness.work_dir(cfg, dataset), tables, results, cfg.detectors)
     for msg in report.shortcut_warnings(board):
         print(msg, file=sys.stderr)
     print()

@@ -123,14 +123,16 @@ def _test_scores(det_name: str, tables: Path, det: Any, test: list[Sample]) -> n
     return det.predict_proba(test)[:, 1]
 
 
-def saliency_figures(detectors_dir: Path, test: list[Sample], tables: Path,
-                     title: str = "") -> dict[str, Path]:  # fmt: skip
-    """A Grad-CAM/saliency grid for every fitted CNN detector under ``detectors_dir``."""
+def saliency_figures(detectors_dir: Path, test: list[Sample], tables: Path, title: str = "",
+                     only: Sequence[str] | None = None) -> dict[str, Path]:  # fmt: skip
+    """A Grad-CAM/saliency grid per fitted CNN detector under ``detectors_dir`` (in ``only``)."""
     from benchmark.protocol import load_detector
     from benchmark.saliency import SaliencyUnavailable, pick_examples, saliency_grid
 
     out = {}
     for folder in sorted(p for p in Path(detectors_dir).glob("*") if (p / "fit.json").is_file()):
+        if only is not None and folder.name not in only:  # explain what this run fitted
+            continue
         try:
             det = load_detector(folder)
             if not hasattr(det, "torch_module"):
@@ -152,7 +154,11 @@ def saliency_figures(detectors_dir: Path, test: list[Sample], tables: Path,
 
 
 def write_run_figures(
-    dataset: Dataset, work_dir: Path, tables: Path, results: Path | None = None
+    dataset: Dataset,
+    work_dir: Path,
+    tables: Path,
+    results: Path | None = None,
+    detectors: Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Spectra, training curves and Grad-CAM grids of a run into ``tables/figures/``.
 
@@ -161,6 +167,7 @@ def write_run_figures(
         work_dir: the run's work folder (fitted detectors under ``detectors/``).
         tables: the folder the run's tables went to (published dataset folder or run tables).
         results: the results root, whose ``index.html`` is then rewritten (None: not published).
+        detectors: the run's detectors: only their Grad-CAM grids are (re)drawn (None: all).
     """
     from benchmark import figures, page
 
@@ -176,7 +183,7 @@ def write_run_figures(
         tables / FIGURES_DIR,
         dataset.name,
     )
-    paths |= saliency_figures(detectors_dir, dataset.test, tables, dataset.name)
+    paths |= saliency_figures(detectors_dir, dataset.test, tables, dataset.name, detectors)
     try:
         if (tables / "leaderboard.csv").is_file():
             paths["report_page"] = page.write_folder_page(tables)
