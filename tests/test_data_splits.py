@@ -63,10 +63,10 @@ def test_identical_files_stay_in_one_split_and_given_splits_report_them(tmp_path
     ]
     assert len(set(copies)) == 1  # the automatic split keeps exact duplicates together
     given = tmp_path / "given"
-    for split in ("train", "test"):
+    for k, split in enumerate(("train", "test")):  # distinct seeds: no accidental copies
         for i in range(6):
-            _img(given / split / "real" / f"{i}.png", hash((split, i)) % 1000)
-            _img(given / split / "fake" / f"{i}.png", 500 + hash((split, i)) % 1000)
+            _img(given / split / "real" / f"{i}.png", 200 + 10 * k + i)
+            _img(given / split / "fake" / f"{i}.png", 600 + 10 * k + i)
     (given / "test" / "real" / "dup.png").write_bytes(
         (given / "train" / "real" / "1.png").read_bytes()
     )
