@@ -47,7 +47,8 @@ def test_datalist_layout(tmp_path):
         lines = []
         for i in range(n):
             for label in (0, 1):
-                p = img(tmp_path / split / f"{label}_{i}.png", hash((split, i, label)) % 999)
+                seed = 100 * ("train", "val", "test").index(split) + 2 * i + label  # distinct
+                p = img(tmp_path / split / f"{label}_{i}.png", seed)
                 lines.append(f"{p.relative_to(tmp_path)} {label}")
         (tmp_path / f"{split}.txt").write_text("\n".join(lines) + "\n")
     ds = load_folder(tmp_path)
