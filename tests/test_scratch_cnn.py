@@ -1,4 +1,4 @@
-"""Seed 000's custom CNN: architecture as its Table 1, fit/predict, determinism, persistence."""
+"""Congiu et al. 2025's custom CNN: its Table 1 architecture, fit/predict, determinism, saving."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TINY = {"input_size": 32, "epochs": 2, "batch_size": 8, "device": "cpu"}
 
 
 def table1_parameter_count(side: int) -> int:
-    """Parameters of seed 000 Table 1 for a ``side`` input, from its layer list."""
+    """Parameters of Congiu et al. 2025, Table 1, for a ``side`` input, from its layer list."""
     convs = [(3, 32), (32, 64), (64, 128)]
     conv = sum(9 * c_in * c_out + c_out for c_in, c_out in convs)
     bn = sum(2 * c_out for _, c_out in convs)  # weight + bias (running stats are buffers)

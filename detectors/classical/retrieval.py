@@ -1,7 +1,7 @@
 """Image retrieval as a detector: k-nearest training images vote (Govi, Poppi, Marinelli §4).
 
-Seed 001 retrieves the training images most similar to a query with two features and two
-similarities (four combinations, all registered here):
+Govi, Poppi, Marinelli (§4) retrieve the training images most similar to a query with two
+features and two similarities (four combinations, all registered here):
 
 * **Harris** (Harris & Stephens 1988): the image is resized to 299×299 grayscale and the
   Harris corner response map (``cv2.cornerHarris``) is pooled into a fixed-length descriptor:

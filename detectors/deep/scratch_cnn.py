@@ -44,7 +44,7 @@ DEFAULT_EPOCHS = 10
 
 
 def build_scratch_cnn(input_size: int = 224, num_classes: int = 2) -> nn.Module:
-    """Seed 000's custom CNN for square ``input_size`` inputs (fc1's width follows from it)."""
+    """Congiu et al. 2025's custom CNN for square ``input_size`` inputs (fc1's width follows)."""
     from collections import OrderedDict
 
     from torch import nn
@@ -70,7 +70,7 @@ def build_scratch_cnn(input_size: int = 224, num_classes: int = 2) -> nn.Module:
 
 
 class ScratchCNN(TorchDetector):
-    """Seed 000's custom CNN, trained from random initialisation on the benchmark's train split.
+    """Congiu et al. 2025's custom CNN, trained from random initialisation on the train split.
 
     Args:
         input_size: square input side (paper: 224; default 128, see the module docstring).
