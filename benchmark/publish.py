@@ -164,10 +164,13 @@ def write_seed_summary(dataset_dir: Path) -> dict[str, Path]:
 
 
 def _seed_boards(dataset_dir: Path) -> list[tuple[int, Path]]:
+    """(seed, leaderboard) of every seed published: seed 0 is the dataset folder itself."""
     out = []
     for sub in sorted((dataset_dir / "seeds").glob("seed*")):
         if sub.name[4:].isdigit() and (sub / "leaderboard.csv").is_file():
             out.append((int(sub.name[4:]), sub / "leaderboard.csv"))
+    if (dataset_dir / "leaderboard.csv").is_file():  # seeds/seed0 only in the old layout
+        out = [(0, dataset_dir / "leaderboard.csv")] + [(s, p) for s, p in out if s != 0]
     return sorted(out)
 
 

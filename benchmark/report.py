@@ -263,17 +263,28 @@ def _nanmean(values: list[float]) -> float:
     return float(arr[~np.isnan(arr)].mean()) if (~np.isnan(arr)).any() else float("nan")
 
 
+#: Leaderboard columns that tell fits of one detector apart (value when a table lacks it).
+SEED_KEYS = {"tuning": "default", "train_aug": "none"}
+
+
 def seed_summary(boards: list[pd.DataFrame]) -> pd.DataFrame:
     """Mean, sd, min and max over seeds of each detector × dataset's test metrics.
 
-    ``boards`` are ``leaderboard`` tables with a ``seed`` column. ``n_seeds`` counts the seeds
-    with a score; a failed seed is left out of the statistics and counted in ``failed_seeds``.
+    ``boards`` are ``leaderboard`` tables with a ``seed`` column. Fits that differ in
+    ``SEED_KEYS`` (tuned vs default, training augmentation) are summarised apart. ``n_seeds``
+    counts the seeds with a score; a failed seed is left out of the statistics and counted in
+    ``failed_seeds``.
     """
     both = pd.concat(boards, ignore_index=True)
     metrics = [m for m in SEED_METRICS if m in both] + sorted(
         c for c in both.columns if c.startswith("auc_")
     )
-    groups = both.groupby(["detector", "dataset"], sort=False)
+    keys = ["detector", "dataset", *SEED_KEYS.keys() & set(both.columns)]
+    keys = sorted(keys, key=["detector", "dataset", *SEED_KEYS].index)
+    for key, absent in SEED_KEYS.items():  # tuned and default fits are never pooled
+        if key in both:
+            both[key] = both[key].fillna(absent)
+    groups = both.groupby(keys, sort=False)
     stats = groups[metrics].agg(["mean", "std", "min", "max"])
     stats.columns = [f"{m}_{stat}" for m, stat in stats.columns]
     out = pd.DataFrame(
@@ -290,7 +301,8 @@ def seed_summary(boards: list[pd.DataFrame]) -> pd.DataFrame:
 def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Path]:
     """``leaderboard_seeds.csv`` and a ``.md`` with mean ± sd (min–max) per metric."""
     results_dir = Path(results_dir)
-    view = summary[["detector", "dataset", "n_seeds", "failed_seeds"]].copy()
+    keys = [k for k in ("detector", "dataset", *SEED_KEYS) if k in summary]
+    view = summary[[*keys, "n_seeds", "failed_seeds"]].copy()
     for m in [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]:
         view[m] = [
             "" if pd.isna(mu) else f"{mu:.3f} ± {sd:.3f} ({lo:.3f}–{hi:.3f})"
@@ -302,9 +314,10 @@ def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Pa
     text = "\n".join(
         [
             "# fakebench leaderboard over seeds\n",
-            f"Seeds {summary['seeds'].iloc[0] if len(summary) else ''}: each seed re-draws the "
-            "dataset split (and, for the default dataset, its images) and re-initialises the "
-            "detectors. Test split, mean ± sample sd (min–max); per-seed tables in seed<N>/.\n",
+            f"Seeds {_all_seeds(summary)}: each seed re-draws the dataset split (and, for the "
+            "default dataset, its images) and re-initialises the detectors. Test split, mean ± "
+            "sample sd (min–max); `n_seeds` says how many seeds a row has. Seed 0's tables are "
+            "the dataset's own folder (`../`), the others' `seed<N>/`.\n",
             _md(view),
         ]
     )
@@ -312,6 +325,11 @@ def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Pa
         "seeds": atomic_write_csv(results_dir / "leaderboard_seeds.csv", summary),
         "seeds_markdown": atomic_write_text(results_dir / "leaderboard_seeds.md", text),
     }
+
+
+def _all_seeds(summary: pd.DataFrame) -> str:
+    seeds = {int(x) for cell in summary.get("seeds", []) for x in str(cell).split(",") if x}
+    return ", ".join(map(str, sorted(seeds)))
 
 
 def _md(frame: pd.DataFrame) -> str:
