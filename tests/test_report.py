@@ -94,8 +94,9 @@ def test_seed_summary_statistics_and_failed_seeds(tmp_path):
 
 def test_seed_summary_keeps_tuned_and_default_fits_apart(tmp_path):
     boards = [
-        pd.concat([_board(s, auc).assign(tuning="default"),
-                   _board(s, auc + 0.1).assign(tuning="val:8")])  # fmt: skip
+        pd.concat(
+            [_board(s, auc).assign(tuning="default"), _board(s, auc + 0.1).assign(tuning="val:8")]
+        )  # fmt: skip
         for s, auc in ((0, 0.6), (1, 0.7))
     ]
     summary = report.seed_summary(boards).set_index(["detector", "tuning"])
