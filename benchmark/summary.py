@@ -92,12 +92,14 @@ def _seed_sentence(spread: pd.DataFrame | None) -> str:
             "`run --seed 0-2` runs three seeds and reports mean, sd, min and max; until then, "
             "read small gaps between detectors as noise."
         )
-    sd = spread[col].dropna()
+    spread = spread[spread[col].notna()]  # detectors published for one seed only have no sd
+    sd = spread[col]
     lo, hi = spread.get("roc_auc_min"), spread.get("roc_auc_max")
     widest = float((hi - lo).max()) if lo is not None and hi is not None else float("nan")
-    seeds = str(spread["seeds"].iloc[0]) if "seeds" in spread else "?"
+    seeds = sorted({int(x) for cell in spread.get("seeds", []) for x in str(cell).split(",")})
     return (
-        f"One seed moves these numbers: over seeds {seeds} the sd of a detector's ROC-AUC is "
-        f"{sd.min():.3f}–{sd.max():.3f} (median {sd.median():.3f}), and its range up to "
-        f"{widest:.3f}; a gap smaller than that between two detectors is not a ranking."
+        f"One seed moves these numbers: over seeds {', '.join(map(str, seeds)) or '?'} the sd "
+        f"of a detector's ROC-AUC is {sd.min():.3f}–{sd.max():.3f} (median {sd.median():.3f}, "
+        f"{len(sd)} detector fits), and its range up to {widest:.3f}; a gap smaller than that "
+        "between two detectors is not a ranking."
     )

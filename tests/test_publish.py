@@ -200,14 +200,15 @@ def test_summary_names_random_init_weak_and_failed_rows_and_the_seed_spread(tmp_
             "beats_metadata_baseline": ["yes", "NO", "yes", "", "NO"],
         }
     )
-    spread = pd.DataFrame({"roc_auc_std": [0.02, 0.06], "roc_auc_min": [0.7, 0.6],
-                           "roc_auc_max": [0.8, 0.75], "seeds": ["0,1,2", "0,1,2"]})  # fmt: skip
+    spread = pd.DataFrame({"roc_auc_std": [0.02, 0.06, np.nan], "roc_auc_min": [0.7, 0.6, 0.5],
+                           "roc_auc_max": [0.8, 0.75, 0.5],
+                           "seeds": ["0,1,2", "0,1,2", "0"]})  # fmt: skip
     text = "\n".join(run_summary(board, tables=tmp_path, seed_spread=spread))
     assert "Best on d: good, test ROC-AUC 0.900; next rand 0.700" in text
     assert "random initialisation" in text and "rand" in text and "weights fetch" in text
     assert "metadata-only baseline (ROC-AUC 0.580" in text and "weak, broken" in text
     assert "FAILED: broken: fit: RuntimeError: boom" in text and "traceback" not in text
-    assert "over seeds 0,1,2" in text and "0.020–0.060" in text
+    assert "over seeds 0, 1, 2" in text and "0.020–0.060" in text and "2 detector fits" in text
     assert "not measured" in "\n".join(run_summary(board, tables=None))
 
 
