@@ -268,10 +268,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{ref.short}: {ref.full}")
         return 0
     names = list_detectors(args.pattern) if args.pattern else list_detectors()
-    print(f"{'detector':28} {'family':10} {'input':6} paper")
+    print(f"{'detector':28} {'family':10} {'input':6} {'min px':6} paper")
     for name in names:
         m = DETECTORS.get(name).meta
-        print(f"{name:28} {m.family:10} {str(m.input_size or 'any'):6} {m.paper}")
+        print(f"{name:28} {m.family:10} {str(m.input_size or 'any'):6} {m.min_side:<6} {m.paper}")
     print("\ndatasets:")
     for name in list_datasets():
         print(f"  {name:26} {DATASETS.get(name).help}")

@@ -13,6 +13,12 @@ a work folder keyed by (dataset fingerprint, seed, training mode):
 
 so a re-run adds only missing cells and an interrupted run resumes. A detector that raises
 becomes a row carrying its error; the other detectors still run.
+
+Before fitting, each detector drops the train/val/test images smaller than its minimum side
+(``detector_min_side``: ``DetectorMeta.min_side`` or the detector's ``min_image_side()``), one
+log line per image (one summary line when there are many) and one ``below_min_size`` record
+each in its outcome; the other detectors still use them, and the ``n`` of every row says how
+many images a detector was scored on.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +37,9 @@ import numpy as np
 
 from benchmark import metrics
 from benchmark.data import Dataset, Sample
-from benchmark.protocol import model_input_size
+from benchmark.protocol import NotApplicableError, detector_min_side, model_input_size
 from benchmark.results import RowWriter, atomic_write_json, git_sha, make_run_id, package_versions
+from benchmark.scoring import cached_scores, measure_timing, metric_rows, native_size
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +98,12 @@ class DetectorOutcome:
     ok: bool
     error: str = ""
     fit_info: dict[str, Any] = field(default_factory=dict)
+    # images below this detector's minimum side, left out for it: ``below_min_size`` records
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+#: Up to this many images below a detector's minimum get one log line each; more, one summary.
+LOG_EACH_SKIP = 20
 
 
 def work_dir(cfg: RunConfig, dataset: Dataset) -> Path:
@@ -128,8 +142,49 @@ def params_key(det: Any) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
-def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tuple[Any, dict]:
-    """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``."""
+def for_detector(
+    det: Any, name: str, dataset: Dataset, say: Callable[[str], None]
+) -> tuple[Dataset, list[dict[str, str]], str]:
+    """``dataset`` without the images below ``det``'s minimum side, the skip records, and a
+    data key for the fit cache ("" when train and val are whole, as before minimum sizes).
+
+    ``say`` gets one line per image left out, or one summary line when there are many.
+    :func:`check_enough_left` then says whether the detector can still run.
+    """
+    from benchmark.data import drop_below_min_side, min_size_summary
+
+    min_side = detector_min_side(det)
+    view, dropped = drop_below_min_side(dataset, min_side, name)
+    if len(dropped) > LOG_EACH_SKIP:
+        say(min_size_summary(name, min_side, dropped))
+    for d in dropped if len(dropped) <= LOG_EACH_SKIP else ():
+        say(f"{name}: skipped {d['file']} ({d['split']}): {d['reason']}, {d['detail']}")
+    data_key = ""
+    if any(d["split"] != "test" for d in dropped):
+        ids = [f"{split}:{s.id}" for split in ("train", "val") for s in view.splits[split]]
+        data_key = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12]
+    return view, dropped, data_key
+
+
+def check_enough_left(det: Any, view: Dataset, dropped: list[dict[str, str]]) -> None:
+    """Raise ``NotApplicableError`` when the minimum size left no test image, or no training
+    image of one class (the skipped images are still counted: the caller holds them)."""
+    if dropped and (not view.test or len({s.label for s in view.train}) < 2):
+        what = "test image" if not view.test else "training image of one class"
+        raise NotApplicableError(
+            f"no {what} left after skipping {len(dropped)} image(s) below its minimum side "
+            f"of {detector_min_side(det)} px"
+        )
+
+
+def fit_or_load(
+    det: Any, dataset: Dataset, folder: Path, cfg: RunConfig, data_key: str = ""
+) -> tuple[Any, dict]:
+    """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``.
+
+    ``data_key`` (from :func:`for_detector`) names the train/val subset when images below the
+    detector's minimum were left out: a cached fit is reused only on the same subset.
+    """
     from benchmark.protocol import load_detector
 
     train = dataset.train
@@ -140,12 +195,12 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
         from benchmark.tuning import tune_in_folder
 
         det, fitted, tuned, folder = tune_in_folder(
-            det, train, dataset.val, cfg.tune, cfg.seed, folder
+            det, train, dataset.val, cfg.tune, cfg.seed, folder, data_key
         )
     info_file = folder / "fit.json"
     if info_file.is_file():
         info = json.loads(info_file.read_text())
-        if info.get("params_key") == params_key(det):
+        if info.get("params_key") == params_key(det) and info.get("data_key", "") == data_key:
             det = load_detector(folder)
             if info.get("threshold_rule") != cfg.threshold_rule:  # same fit, other rule
                 info |= _tune_on_val(det, dataset, cfg.threshold_rule)
@@ -161,6 +216,7 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
         **tuned,
         "detector": det.meta.name,
         "params_key": params_key(det),
+        "data_key": data_key,
         "params": det.get_params(),
         "train_seconds": train_seconds,
         **_tune_on_val(det, dataset, cfg.threshold_rule),
@@ -207,21 +263,6 @@ def _n_params(det: Any) -> float:
     return float("nan")
 
 
-def cached_scores(det: Any, samples: list[Sample], path: Path) -> np.ndarray:
-    """Fake probabilities for ``samples``, cached in ``path`` (npz keyed by sample ids)."""
-    ids = np.array([s.id for s in samples])
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            if np.array_equal(z["ids"], ids):
-                return z["scores"]
-    scores = det.predict_proba(samples)[:, 1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, ids=ids, scores=scores)
-    tmp.replace(path)
-    return scores
-
-
 def evaluate_detector(
     name: str,
     dataset: Dataset,
@@ -240,17 +281,23 @@ def evaluate_detector(
 
     base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
     base["tuning"] = f"val:{cfg.tune}" if cfg.tune else "default"
+    skipped: list[dict[str, str]] = []
+    full = dataset  # sizes for resizing and timing: the same for every detector
     try:
         det = build_detector(name, cfg)
         base["params"] = det.get_params()
+        dataset, skipped, data_key = for_detector(det, name, dataset, progress.message)
+        check_enough_left(det, dataset, skipped)
         progress.message(f"{name}: fitting on {len(dataset.train)} images")
         t0 = time.perf_counter()
-        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg)
+        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg, data_key)
         secs = time.perf_counter() - t0
         cell("fit", f"fitted in {secs:.1f}s (validation AUC {info['val_roc_auc']:.3f})")
     except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
         progress.cell(name, f"FAILED during fit: {type(exc).__name__}: {exc}")
-        return _failed(name, exc, writer, base, "fit")
+        outcome = _failed(name, exc, writer, base, "fit")
+        outcome.skipped = skipped
+        return outcome
     base["pretrained"] = info.get("pretrained", "")
     base |= {"params": det.get_params(), "tuning": info.get("tuning", "default")}
     tuned_rows = [
@@ -286,7 +333,7 @@ def evaluate_detector(
         try:
             target = None
             if cond.kind == "resolution" and cond.mode == "resized":
-                target = model_input_size(det) or _native_size(dataset)
+                target = model_input_size(det) or native_size(full)
             samples = render(
                 dataset.test,
                 cond,
@@ -301,7 +348,7 @@ def evaluate_detector(
             if cond.kind == "clean":  # per-image scores: curves, intervals, paired tests
                 where = base | {"condition": cond.key}
                 writer.add_scores(where, samples, scores, info["threshold"])
-            _metric_rows(
+            metric_rows(
                 writer,
                 base | cond.as_row() | {"condition": cond.key},
                 samples,
@@ -332,69 +379,12 @@ def evaluate_detector(
     if cfg.timing and not det.meta.needs_files:  # file-reading baselines can't take random input
         try:
             t0 = time.perf_counter()
-            timing_rows.extend(_timing(det, name, wdir, cfg, info, dataset))
+            timing_rows.extend(measure_timing(det, name, wdir, cfg, info, full))
             cell("timing", f"timed in {time.perf_counter() - t0:.1f}s")
         except Exception as exc:  # noqa: BLE001
             cell("timing", f"timing FAILED: {type(exc).__name__}")
             _failed(name, exc, writer, base | {"condition": "timing"}, "timing")
-    return DetectorOutcome(name, True, fit_info=info)
-
-
-def _native_size(dataset: Dataset) -> int | None:
-    return max(dataset.test[0].load().shape[:2]) if dataset.test else None
-
-
-def _timing(
-    det: Any, name: str, wdir: Path, cfg: RunConfig, info: dict, dataset: Dataset
-) -> list[dict]:
-    from benchmark.timing import time_detector
-
-    path = wdir / "timing" / f"{name}-{cfg.device}.json"
-    if path.is_file():
-        cached = json.loads(path.read_text())
-        if cached.get("params_key") == info["params_key"]:
-            return cached["rows"]
-    device = cfg.device
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows = [
-        {"detector": name, "train_seconds": info["train_seconds"]} | r
-        for r in time_detector(
-            det,
-            device=device,
-            batch_sizes=cfg.timing_batches,
-            image_size=_native_size(dataset),
-            seed=cfg.seed,
-        )
-    ]
-    atomic_write_json(path, {"params_key": info["params_key"], "rows": rows})
-    return rows
-
-
-def _metric_rows(
-    writer: RowWriter,
-    base: dict,
-    samples: list[Sample],
-    scores: np.ndarray,
-    threshold: float,
-    by_family: bool,
-) -> None:
-    y = np.array([s.label for s in samples])
-    subsets: dict[str, np.ndarray] = {"all": np.ones(len(samples), bool)}
-    if by_family:
-        fam = np.array([str(s.meta.get("family", "fake" if s.label else "real")) for s in samples])
-        for f in sorted(set(fam[y == 1])):
-            subsets[f] = (y == 0) | (fam == f)  # all reals vs this family's fakes
-    for subset, mask in subsets.items():
-        for metric, value in metrics.all_metrics(y[mask], scores[mask], threshold).items():
-            writer.add(
-                **(
-                    base
-                    | {"subset": subset, "metric": metric, "value": value, "n": int(mask.sum())}
-                )
-            )
+    return DetectorOutcome(name, True, fit_info=info, skipped=skipped)
 
 
 def _failed(
@@ -458,7 +448,7 @@ def run(
             },
         },
     )
-    native = _native_size(dataset) or 0
+    native = native_size(dataset) or 0
     resolutions = [r for r in cfg.resolutions if r < native]  # degrading never upscales
     if len(resolutions) < len(cfg.resolutions):
         progress.message(

@@ -63,6 +63,10 @@ def leaderboard(
     out = out.join(overall[[m for m in LEADER_METRICS if m in overall.columns]])
     if "roc_auc" not in out:  # every detector failed: the table still has its columns
         out["roc_auc"] = np.nan
+    # test images each detector was scored on: fewer where some were below its minimum size
+    scored = clean[(clean["subset"] == "all") & (clean["metric"] == "roc_auc")]
+    n_test = scored.groupby(keys)["n"].last() if "n" in scored else pd.Series(dtype=float)
+    out["n"] = pd.to_numeric(n_test, errors="coerce").reindex(out.index).round().astype("Int64")
     fam = clean[
         (clean["subset"] != "all")
         & (clean["subset"] != "retrieval")
@@ -364,6 +368,7 @@ def markdown(
             "dataset",
             "tuning",
             "status",
+            "n",
             "rank",
             "roc_auc",
             "roc_auc_lo",
@@ -385,7 +390,8 @@ def markdown(
     fam_cols = ["detector"] + [c for c in board.columns if c.startswith("auc_")]
     parts = [
         f"# fakebench leaderboard{': ' + title if title else ''}\n",
-        "Test split, scored once; threshold-tuned columns use a threshold chosen on validation.\n",
+        "Test split, scored once; threshold-tuned columns use a threshold chosen on validation. "
+        "`n`: test images scored (fewer where some were below a detector's minimum size).\n",
         "## Overall\n",
         _md(board[cols]),
         "## ROC-AUC per manipulation family (all reals vs that family's fakes)\n",
