@@ -101,7 +101,8 @@ def _read(path: Path) -> pd.DataFrame | None:
             return report.load_rows(path)
         if path.name == SCORES_FILE:
             return read_scores(path)
-        return pd.read_csv(path)
+        # "n/a" (a layout without one, say) is a value, not a missing one: keep it
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:  # a run without timing writes a table with no columns
         return None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -215,3 +215,11 @@ def test_run_ids_differ_within_one_second():
     from benchmark.results import make_run_id
 
     assert len({make_run_id() for _ in range(5)}) == 5
+
+
+def test_republishing_keeps_n_a_in_published_timing(tmp_path):
+    """A published table's "n/a" is a value: reading it back for an upsert must not blank it."""
+    path = tmp_path / publish.TIMING_FILE
+    path.write_text("detector,device,memory_layout,batch\nfft_spectrum,cpu,n/a,1\n")
+    merged = publish.upsert_timing(publish._read(path), pd.DataFrame())
+    assert merged["memory_layout"].tolist() == ["n/a"]
