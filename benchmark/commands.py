@@ -103,7 +103,10 @@ def rebuild_report(
         timing_file = folder / publish.TIMING_FILE
         timing = publish._read(timing_file)
         timing = report.frame_from([]) if timing is None else timing
-        return list(report.write_tables(rows, timing, folder, reference, **stats).values())
+        title = ", ".join(sorted(rows["dataset"].dropna().astype(str).unique()))  # as publish
+        return list(
+            report.write_tables(rows, timing, folder, reference, title=title, **stats).values()
+        )
     timing = _timing_of(folder)
     if results is None:
         tables = folder / "tables"

@@ -150,8 +150,11 @@ def test_report_accepts_a_run_folder_a_rows_file_and_a_results_folder(
     assert (run / "tables" / "leaderboard.md").is_file()
     assert main(["report", str(run / "rows.csv"), "--results", str(tmp_path / "pub")]) == 0
     assert (tmp_path / "pub" / folder_dataset.name / "leaderboard.csv").is_file()
+    board_md = tmp_path / "res" / folder_dataset.name / "leaderboard.md"
+    published = board_md.read_text()
     assert main(["report", str(tmp_path / "res")]) == 0  # a results root: rebuilt in place
     assert (tmp_path / "res" / "index.md").is_file()
+    assert board_md.read_text() == published  # its title (the dataset) included
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "not found" in capsys.readouterr().err
 
