@@ -7,6 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -165,6 +166,19 @@ def test_gzip_is_byte_identical_for_the_same_table(tmp_path):
     plain = write_table(tmp_path / "one" / ROWS_FILE, frame)
     assert plain.name == ROWS_FILE and plain.read_text() == text
     assert not (tmp_path / "one" / "rows.csv.gz").exists()
+
+
+def test_a_fit_gzips_to_the_same_bytes_wherever_it_sits_so_git_can_delta(tmp_path):
+    """Rows of b and c unchanged, a's republished: the streams end in the same bytes."""
+    rest = pd.DataFrame(_wide("b", "r1") * 30 + _wide("c", "r1") * 30)
+    rest["value"] = np.random.default_rng(0).random(len(rest))  # kept rows, not compressible
+    frames = [pd.concat([pd.DataFrame(_wide("a", run)), rest]) for run in ("r1", "r2")]
+    one, two = (write_table(tmp_path / f"{i}.csv", f, gzip_above=0) for i, f in enumerate(frames))
+    one, two = one.read_bytes()[:-8], two.read_bytes()[:-8]  # trailer: CRC and size
+    common = next(i for i in range(1, len(one)) if one[-i] != two[-i]) - 1
+    assert common > 0.8 * len(one)
+    single = gzip.compress(frames[1].to_csv(index=False, float_format="%.10g").encode())
+    assert len(two) < 1.1 * len(single)  # the flushes cost little
 
 
 def test_tables_over_the_limit_are_published_gzipped_and_read_back(tmp_path, monkeypatch):
