@@ -42,7 +42,6 @@ import pandas as pd
 
 from benchmark import report
 from benchmark.results import (
-    FITS_FILE,  # noqa: F401 - part of this module's layout
     ROWS_FILE,
     RowsError,
     atomic_write_csv,
