@@ -174,10 +174,12 @@ def test_a_fit_gzips_to_the_same_bytes_wherever_it_sits_so_git_can_delta(tmp_pat
     rest["value"] = np.random.default_rng(0).random(len(rest))  # kept rows, not compressible
     frames = [pd.concat([pd.DataFrame(_wide("a", run)), rest]) for run in ("r1", "r2")]
     one, two = (write_table(tmp_path / f"{i}.csv", f, gzip_above=0) for i, f in enumerate(frames))
+    text = frames[1].to_csv(index=False, float_format="%.10g")
+    assert gzip.decompress(two.read_bytes()).decode() == text  # segments add up to the CSV
     one, two = one.read_bytes()[:-8], two.read_bytes()[:-8]  # trailer: CRC and size
     common = next(i for i in range(1, len(one)) if one[-i] != two[-i]) - 1
     assert common > 0.8 * len(one)
-    single = gzip.compress(frames[1].to_csv(index=False, float_format="%.10g").encode())
+    single = gzip.compress(text.encode())
     assert len(two) < 1.1 * len(single)  # the flushes cost little
 
 
