@@ -142,7 +142,6 @@ def _run_one(
     """One seed: run, publish (or keep in the run folder) its tables, print them in words."""
     from benchmark import harness, progress, publish, report
     from benchmark.console import ProgressDisplay
-    from benchmark.results import read_rows
     from benchmark.summary import run_summary
 
     summary = dataset.summary()
@@ -160,7 +159,7 @@ def _run_one(
         finally:
             display.close()
     write_skipped(dataset, run_dir)
-    rows = read_rows(run_dir / "rows.csv")
+    rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
     board = report.leaderboard(rows, timing)
     if results is None:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.results import atomic_write_csv, atomic_write_text, write_table
+from benchmark.results import atomic_write_csv, atomic_write_text, read_rows, write_table
 
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
@@ -418,3 +418,8 @@ def markdown(
 
 def frame_from(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
+
+
+def load_rows(path: Path) -> pd.DataFrame:
+    """The wide rows of a ``rows.csv[.gz]`` or a folder: ``results.read_rows`` (the one reader)."""
+    return read_rows(path)

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from benchmark import report
-from benchmark.results import read_rows
 
 
 def _rows(detector: str, auc: float, *, pretrained: object = "", n_params: float = 193.0):
@@ -27,10 +26,10 @@ def _rows(detector: str, auc: float, *, pretrained: object = "", n_params: float
 
 
 def _frame(tmp_path, rows):
-    """Through CSV and ``read_rows``, as ``report`` reads a run's rows."""
+    """Through CSV and ``load_rows``, as ``report`` reads a run's rows."""
     path = tmp_path / "rows.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
-    return read_rows(path)
+    return report.load_rows(path)
 
 
 def test_leaderboard_types_and_labels(tmp_path):

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from benchmark import harness, registry, report, tuning
 from benchmark.protocol import BaseDetector
-from benchmark.results import read_rows
 
 LOG: dict[str, list] = {"fit": [], "predicted": []}
 
@@ -103,7 +102,7 @@ def test_tune_picks_on_validation_and_never_sees_test(toy, tiny_dataset) -> None
 def _run(tmp_path, dataset, tune: int):
     cfg = harness.RunConfig(detectors=("zz_toy",), out=tmp_path, timing=False, tune=tune)
     run_dir, outcomes = harness.run(cfg, dataset)
-    return read_rows(run_dir / "rows.csv"), outcomes
+    return report.load_rows(run_dir / "rows.csv"), outcomes
 
 
 def test_run_tune_rows_cache_and_side_by_side(toy, tmp_path, tiny_dataset) -> None:
@@ -151,7 +150,7 @@ def test_every_candidate_failing_is_a_failed_row(toy, tmp_path, tiny_dataset) ->
     )
     run_dir, outcomes = harness.run(cfg, tiny_dataset)
     assert not outcomes[0].ok and outcomes[0].error == "fit: RuntimeError: toy failure"
-    rows = read_rows(run_dir / "rows.csv")
+    rows = report.load_rows(run_dir / "rows.csv")
     assert rows["metric"].tolist() == ["error"] and rows["tuning"].item() == "val:2"
 
 
