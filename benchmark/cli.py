@@ -208,8 +208,9 @@ def _parser() -> argparse.ArgumentParser:
         "source",
         type=Path,
         help="a work folder printed by `run` (its latest run), a run's folder "
-        "(runs/.../runs/<run_id>), a rows.csv, or a published results folder "
-        "(results/<dataset>, or results/ for all of them)",
+        "(runs/.../runs/<run_id>), a rows.csv[.gz], or a published results folder "
+        "(results/<dataset>, or results/ for all of them; its rows are rewritten as "
+        "rows.csv + fits.csv)",
     )
     rep.add_argument(
         "--results",

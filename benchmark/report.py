@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.results import atomic_write_csv, atomic_write_text
+from benchmark.results import atomic_write_csv, atomic_write_text, read_rows, write_table
 
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
@@ -231,6 +231,9 @@ def write_tables(
 ) -> dict[str, Path]:
     """Write leaderboard.{csv,md}, robustness.csv, resolution.csv, timing.csv atomically.
 
+    ``robustness.csv`` and ``resolution.csv`` become ``.csv.gz`` past
+    ``results.GZIP_ABOVE_BYTES`` (``results.write_table``).
+
     Then the figures of these tables (``figures/``) and the folder's ``report.html``.
     """
     results_dir = Path(results_dir)
@@ -240,9 +243,9 @@ def write_tables(
     summary = robustness_summary(robust, reference)
     paths = {
         "leaderboard": atomic_write_csv(results_dir / "leaderboard.csv", board),
-        "robustness": atomic_write_csv(results_dir / "robustness.csv", robust),
+        "robustness": write_table(results_dir / "robustness.csv", robust),  # .gz when large
         "robustness_summary": atomic_write_csv(results_dir / "robustness_summary.csv", summary),
-        "resolution": atomic_write_csv(results_dir / "resolution.csv", resol),
+        "resolution": write_table(results_dir / "resolution.csv", resol),
         "timing": atomic_write_csv(results_dir / "timing.csv", timing),
     }
     from benchmark.tuning import markdown_section
@@ -437,14 +440,10 @@ def markdown(
     return "\n".join(parts)
 
 
-def load_rows(path: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        path,
-        dtype={"error": str, "subset": str, "condition": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
-
-
 def frame_from(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
+
+
+def load_rows(path: Path) -> pd.DataFrame:
+    """The wide rows of a ``rows.csv[.gz]`` or a folder: ``results.read_rows`` (the one reader)."""
+    return read_rows(path)

@@ -150,8 +150,11 @@ def test_report_accepts_a_run_folder_a_rows_file_and_a_results_folder(
     assert (run / "tables" / "leaderboard.md").is_file()
     assert main(["report", str(run / "rows.csv"), "--results", str(tmp_path / "pub")]) == 0
     assert (tmp_path / "pub" / folder_dataset.name / "leaderboard.csv").is_file()
+    board_md = tmp_path / "res" / folder_dataset.name / "leaderboard.md"
+    published = board_md.read_text()
     assert main(["report", str(tmp_path / "res")]) == 0  # a results root: rebuilt in place
     assert (tmp_path / "res" / "index.md").is_file()
+    assert board_md.read_text() == published  # its title (the dataset) included
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "not found" in capsys.readouterr().err
 
@@ -216,3 +219,11 @@ def test_run_ids_differ_within_one_second():
     from benchmark.results import make_run_id
 
     assert len({make_run_id() for _ in range(5)}) == 5
+
+
+def test_republishing_keeps_n_a_in_published_timing(tmp_path):
+    """A published table's "n/a" is a value: reading it back for an upsert must not blank it."""
+    path = tmp_path / publish.TIMING_FILE
+    path.write_text("detector,device,memory_layout,batch\nfft_spectrum,cpu,n/a,1\n")
+    merged = publish.upsert_timing(publish._read(path), pd.DataFrame())
+    assert merged["memory_layout"].tolist() == ["n/a"]
