@@ -245,7 +245,10 @@ ROWS_FILE = "rows.csv"
 FITS_FILE = "fits.csv"
 GZIP_ABOVE_BYTES = 5_000_000  # a long table's CSV above this is published as <name>.gz
 TEXT_FIELDS = ("run_id", "condition", "subset", "params", "device", "git_sha", "versions",
-               "error")  # fmt: skip
+               "error", "pretrained")  # fmt: skip
+#: ``pretrained`` as written by a run (True/False) and by an upsert that once cast it to float.
+_PRETRAINED_TEXT = {"1": "True", "1.0": "True", "true": "True", "0": "False", "0.0": "False",
+                    "false": "False"}  # fmt: skip
 
 
 class RowsError(ValueError):
@@ -311,7 +314,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     import pandas as pd
 
     text = dict.fromkeys(TEXT_FIELDS, str)
-    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
+    if "pretrained" in frame:  # text, so a column of True/False and blanks never becomes 1.0/0.0
+        frame["pretrained"] = frame["pretrained"].replace(_PRETRAINED_TEXT)
+    return frame
 
 
 def read_rows(path: str | Path) -> pd.DataFrame:

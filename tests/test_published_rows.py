@@ -257,3 +257,25 @@ def test_round_trip_wide_to_rows_and_fits_and_back_is_identical(data, fits, vary
         paths = write_rows(Path(tmp) / "pub", wide)
         pd.testing.assert_frame_equal(read_table(paths["rows"]), narrow)
         pd.testing.assert_frame_equal(read_rows(Path(tmp) / "pub"), wide)
+
+
+def test_pretrained_stays_yes_no_when_a_weightless_folder_meets_a_pretrained_run(tmp_path):
+    # A folder of classical fits (pretrained blank) upserted with a pretrained and a random-init
+    # deep fit once wrote 1/0 into fits.csv, and the leaderboard showed 1.0 instead of "yes".
+    pub = tmp_path / "pub"
+    _publish(pub, _as_read(tmp_path, _wide("a", "r1")))
+    _publish(pub, _as_read(tmp_path, _wide("bb", "r2", pretrained=True)))
+    _publish(pub, _as_read(tmp_path, _wide("ccc", "r3", pretrained=False)))
+    fits = read_table(pub / FITS_FILE).set_index("detector")["pretrained"]
+    assert fits.loc["bb"] == "True" and fits.loc["ccc"] == "False" and pd.isna(fits.loc["a"])
+    board = pd.read_csv(pub / "leaderboard.csv", keep_default_na=False).set_index("detector")
+    board = board["pretrained"]
+    assert board.to_dict() == {"a": "n/a", "bb": "yes", "ccc": "no (random init)"}
+
+
+@pytest.mark.parametrize("stored", ["1", "1.0", "0", "0.0"])
+def test_pretrained_written_as_a_number_reads_back_as_true_or_false(tmp_path, stored):
+    path = tmp_path / FITS_FILE
+    path.write_text(f"run_id,detector,pretrained\nr1,a,{stored}\nr1,b,\n")
+    got = read_table(path)["pretrained"].tolist()
+    assert got[0] == ("True" if stored.startswith("1") else "False") and pd.isna(got[1])
