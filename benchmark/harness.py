@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,9 @@ class Tracker:
     class only logs, which is what library use and tests get.
     """
 
-    def start(self, plan: list[tuple[str, int]]) -> None:
-        """The run's plan: (detector, number of cells) in order."""
+    def start(self, plan: list[tuple[str, int]], in_order: bool = True) -> None:
+        """The run's plan: (detector, number of cells) in order. ``in_order=False``: cells of
+        several detectors finish interleaved (the Ray executor)."""
         log.info("plan: %s", plan)
 
     def cell(self, detector: str, text: str) -> None:
@@ -82,6 +83,9 @@ class RunConfig:
     quick: bool = False
     tune: int = 0  # > 0: try up to this many configurations per detector on val (tuning.py)
     recipe: str = "cpu"  # "paper": each deep detector's source-report recipe (for a GPU)
+    executor: str = "local"  # "ray": cells as tasks on a Ray cluster (benchmark/ray_grid.py)
+    address: str | None = None  # Ray cluster to join (None: start Ray on this machine)
+    task_cpus: int = 1  # CPUs each Ray fit/score task asks for
 
 
 @dataclass
@@ -216,7 +220,7 @@ def cached_scores(det: Any, samples: list[Sample], path: Path) -> np.ndarray:
                 return z["scores"]
     scores = det.predict_proba(samples)[:, 1]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # concurrent tasks never collide
     np.savez(tmp, ids=ids, scores=scores)
     tmp.replace(path)
     return scores
@@ -232,184 +236,23 @@ def evaluate_detector(
     timing_rows: list[dict],
     progress: Progress,
 ) -> DetectorOutcome:
-    """Fit once, then score every condition; failures become error rows."""
-    from benchmark.conditions import render
+    """Fit once, then score every condition; failures become error rows (serial executor)."""
+    from benchmark import cells
 
-    def cell(key: str, text: str) -> None:
+    def note(text: str) -> None:
         progress.cell(name, text)
 
-    base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
-    base["tuning"] = f"val:{cfg.tune}" if cfg.tune else "default"
-    try:
-        det = build_detector(name, cfg)
-        base["params"] = det.get_params()
-        progress.message(f"{name}: fitting on {len(dataset.train)} images")
-        t0 = time.perf_counter()
-        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg)
-        secs = time.perf_counter() - t0
-        cell("fit", f"fitted in {secs:.1f}s (validation AUC {info['val_roc_auc']:.3f})")
-    except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
-        progress.cell(name, f"FAILED during fit: {type(exc).__name__}: {exc}")
-        return _failed(name, exc, writer, base, "fit")
-    base["pretrained"] = info.get("pretrained", "")
-    base |= {"params": det.get_params(), "tuning": info.get("tuning", "default")}
-    tuned_rows = [
-        ("val" if m.startswith("default_val") else "train", m, info[m], len(dataset.val))
-        for m in ("n_configs_tried", "tuning_seconds", "default_val_roc_auc")
-        if m in info
-    ]
-    for split, metric, value, n in (
-        *tuned_rows,
-        ("train", "train_seconds", info["train_seconds"], len(dataset.train)),
-        ("val", "threshold_tuned", info["threshold"], len(dataset.val)),
-        ("val", "roc_auc", info["val_roc_auc"], len(dataset.val)),
-        ("train", "n_parameters", info["n_parameters"], ""),
-    ):
-        writer.add(
-            **(
-                base
-                | {
-                    "split": split,
-                    "condition": "fit" if split == "train" else "clean",
-                    "metric": metric,
-                    "value": value,
-                    "n": n,
-                }
-            )
-        )
-    agnostic = model_input_size(det) is None
-    if hasattr(det, "select_conditions"):  # e.g. a slow deep detector's lighter grid
-        conditions = det.select_conditions(conditions)
-    for cond in conditions:
-        if cond.mode == "native" and not agnostic:
-            continue
-        try:
-            target = None
-            if cond.kind == "resolution" and cond.mode == "resized":
-                target = model_input_size(det) or _native_size(dataset)
-            samples = render(
-                dataset.test,
-                cond,
-                seed=cfg.seed,
-                dataset_fingerprint=dataset.fingerprint,
-                target_size=target,
-            )
-            t0 = time.perf_counter()
-            cache = wdir / "predictions" / name / info["params_key"] / f"{cond.key}.npz"
-            scores = cached_scores(det, samples, cache)  # keyed by the fit: a refit re-scores
-            cell(cond.key, f"{cond.key} scored in {time.perf_counter() - t0:.1f}s")
-            if cond.kind == "clean":  # per-image scores: curves, intervals, paired tests
-                where = base | {"condition": cond.key}
-                writer.add_scores(where, samples, scores, info["threshold"])
-            _metric_rows(
-                writer,
-                base | cond.as_row() | {"condition": cond.key},
-                samples,
-                scores,
-                info["threshold"],
-                by_family=cond.kind == "clean",
-            )
-        except Exception as exc:  # noqa: BLE001
-            cell(cond.key, f"{cond.key} FAILED: {type(exc).__name__}")
-            _failed(name, exc, writer, base | {"condition": cond.key}, f"condition {cond.key}")
-    if hasattr(det, "retrieval_metrics"):
-        try:
-            for metric, value in det.retrieval_metrics(dataset.test).items():
-                writer.add(
-                    **(
-                        base
-                        | {
-                            "condition": "clean",
-                            "subset": "retrieval",
-                            "metric": metric,
-                            "value": value,
-                            "n": len(dataset.test),
-                        }
-                    )
-                )
-        except Exception as exc:  # noqa: BLE001
-            _failed(name, exc, writer, base | {"condition": "retrieval"}, "retrieval metrics")
-    if cfg.timing and not det.meta.needs_files:  # file-reading baselines can't take random input
-        try:
-            t0 = time.perf_counter()
-            timing_rows.extend(_timing(det, name, wdir, cfg, info, dataset))
-            cell("timing", f"timed in {time.perf_counter() - t0:.1f}s")
-        except Exception as exc:  # noqa: BLE001
-            cell("timing", f"timing FAILED: {type(exc).__name__}")
-            _failed(name, exc, writer, base | {"condition": "timing"}, "timing")
-    return DetectorOutcome(name, True, fit_info=info)
-
-
-def _native_size(dataset: Dataset) -> int | None:
-    return max(dataset.test[0].load().shape[:2]) if dataset.test else None
-
-
-def _timing(
-    det: Any, name: str, wdir: Path, cfg: RunConfig, info: dict, dataset: Dataset
-) -> list[dict]:
-    from benchmark.timing import time_detector
-
-    path = wdir / "timing" / f"{name}-{cfg.device}.json"
-    if path.is_file():
-        cached = json.loads(path.read_text())
-        if cached.get("params_key") == info["params_key"]:
-            return cached["rows"]
-    device = cfg.device
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows = [
-        {"detector": name, "train_seconds": info["train_seconds"]} | r
-        for r in time_detector(
-            det,
-            device=device,
-            batch_sizes=cfg.timing_batches,
-            image_size=_native_size(dataset),
-            seed=cfg.seed,
-        )
-    ]
-    atomic_write_json(path, {"params_key": info["params_key"], "rows": rows})
-    return rows
-
-
-def _metric_rows(
-    writer: RowWriter,
-    base: dict,
-    samples: list[Sample],
-    scores: np.ndarray,
-    threshold: float,
-    by_family: bool,
-) -> None:
-    y = np.array([s.label for s in samples])
-    subsets: dict[str, np.ndarray] = {"all": np.ones(len(samples), bool)}
-    if by_family:
-        fam = np.array([str(s.meta.get("family", "fake" if s.label else "real")) for s in samples])
-        for f in sorted(set(fam[y == 1])):
-            subsets[f] = (y == 0) | (fam == f)  # all reals vs this family's fakes
-    for subset, mask in subsets.items():
-        for metric, value in metrics.all_metrics(y[mask], scores[mask], threshold).items():
-            writer.add(
-                **(
-                    base
-                    | {"subset": subset, "metric": metric, "value": value, "n": int(mask.sum())}
-                )
-            )
-
-
-def _failed(
-    name: str, exc: BaseException, writer: RowWriter, base: dict, stage: str
-) -> DetectorOutcome:
-    from benchmark.protocol import NotApplicableError
-
-    if isinstance(exc, NotApplicableError):
-        writer.add(**(base | {"metric": "not_applicable", "error": f"not applicable: {exc}"}))
-        log.info("%s: not applicable (%s)", name, exc)
-        return DetectorOutcome(name, True, error=f"not applicable: {exc}")
-    msg = f"{stage}: {type(exc).__name__}: {exc}"
-    log.error("%s failed during %s\n%s", name, stage, traceback.format_exc())
-    writer.add(**(base | {"metric": "error", "error": msg}))
-    return DetectorOutcome(name, False, error=msg)
+    progress.message(f"{name}: fitting on {len(dataset.train)} images")
+    det, fitted = cells.fit_cell(name, dataset, cfg, wdir, conditions, writer, note)
+    if det is None:
+        return fitted.outcome
+    for cond in fitted.conditions:
+        cells.score_cell(det, cond, fitted, dataset, cfg, wdir, writer, note)
+    if fitted.retrieval:
+        cells.retrieval_cell(det, fitted, dataset, writer)
+    if fitted.timed:
+        timing_rows.extend(cells.timing_cell(det, fitted, dataset, cfg, wdir, writer, note))
+    return fitted.outcome
 
 
 def plan_cells(name: str, conditions: list[Any], cfg: RunConfig) -> list[str]:
@@ -425,10 +268,19 @@ def plan_cells(name: str, conditions: list[Any], cfg: RunConfig) -> list[str]:
 def run(
     cfg: RunConfig, dataset: Dataset, progress: Progress | None = None
 ) -> tuple[Path, list[DetectorOutcome]]:
-    """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes."""
+    """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes.
+
+    ``cfg.executor`` picks who runs the cells: ``local`` (this process, one after the other)
+    or ``ray`` (tasks on a Ray cluster, :mod:`benchmark.ray_grid`); the rows are the same.
+    """
+    from benchmark.cells import native_size
     from benchmark.conditions import build_conditions
 
     progress = progress or Tracker()
+    if cfg.executor == "ray":  # joins or starts Ray; paths made absolute, "auto" device resolved
+        from benchmark import ray_grid
+
+        cfg = ray_grid.connect(cfg)
     wdir = work_dir(cfg, dataset)
     run_id = make_run_id()
     run_dir = wdir / "runs" / run_id
@@ -458,7 +310,7 @@ def run(
             },
         },
     )
-    native = _native_size(dataset) or 0
+    native = native_size(dataset) or 0
     resolutions = [r for r in cfg.resolutions if r < native]  # degrading never upscales
     if len(resolutions) < len(cfg.resolutions):
         progress.message(
@@ -467,14 +319,19 @@ def run(
     conditions = build_conditions(
         list(cfg.corruptions), list(cfg.severities), resolutions, resolution_agnostic=True
     )
-    outcomes: list[DetectorOutcome] = []
-    timing_rows: list[dict] = []
-    progress.start([(name, len(plan_cells(name, conditions, cfg))) for name in cfg.detectors])
-    for name in cfg.detectors:
-        outcomes.append(
-            evaluate_detector(name, dataset, cfg, writer, wdir, conditions, timing_rows, progress)
-        )
-        writer.flush()  # after every detector: nothing computed is lost if the next one crashes
+    plan = [(name, len(plan_cells(name, conditions, cfg))) for name in cfg.detectors]
+    progress.start(plan, in_order=cfg.executor != "ray")
+    if cfg.executor == "ray":
+        outcomes, timing_rows = ray_grid.run_grid(cfg, dataset, conditions, wdir, writer, progress)
+    else:
+        outcomes, timing_rows = [], []
+        for name in cfg.detectors:
+            outcomes.append(
+                evaluate_detector(
+                    name, dataset, cfg, writer, wdir, conditions, timing_rows, progress
+                )
+            )
+            writer.flush()  # after every detector: nothing computed is lost if the next crashes
     atomic_write_json(run_dir / "timing.json", timing_rows)
     writer.flush()
     return run_dir, outcomes
