@@ -66,8 +66,7 @@ def fit_cell(
 
     Returns the fitted detector (None when the fit failed) and what the other cells need.
     """
-    base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
-    base["tuning"] = f"val:{cfg.tune}" if cfg.tune else "default"
+    base = fit_base(name, dataset, cfg)
     try:
         det = build_detector(name, cfg)
         base["params"] = det.get_params()
@@ -108,6 +107,13 @@ def fit_cell(
         # file-reading baselines can't take random input
         timed=cfg.timing and not det.meta.needs_files,
     )
+
+
+def fit_base(name: str, dataset: Dataset, cfg: RunConfig) -> dict[str, Any]:
+    """The fields of a detector's rows before its fit says more (params, pretrained)."""
+    tuning = f"val:{cfg.tune}" if cfg.tune else "default"
+    return {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug,
+            "tuning": tuning}  # fmt: skip
 
 
 def score_cell(

@@ -132,8 +132,13 @@ def params_key(det: Any) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
-def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tuple[Any, dict]:
-    """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``."""
+def fit_or_load(
+    det: Any, dataset: Dataset, folder: Path, cfg: RunConfig, load_only: bool = False
+) -> tuple[Any, dict]:
+    """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``.
+
+    ``load_only``: never fit; a missing fit is a ``FileNotFoundError`` (Ray scoring tasks).
+    """
     from benchmark.protocol import load_detector
 
     train = dataset.train
@@ -155,6 +160,8 @@ def fit_or_load(det: Any, dataset: Dataset, folder: Path, cfg: RunConfig) -> tup
                 info |= _tune_on_val(det, dataset, cfg.threshold_rule)
                 atomic_write_json(info_file, info)
             return det, info
+    if load_only:
+        raise FileNotFoundError(f"{info_file}: no saved fit of {det.meta.name} matching its params")
     if fitted is not None:  # the search's fit of the winner on train is its refit
         det, train_seconds = fitted
     else:
@@ -277,14 +284,14 @@ def run(
     from benchmark.conditions import build_conditions
 
     progress = progress or Tracker()
-    if cfg.executor == "ray":  # joins or starts Ray; paths made absolute, "auto" device resolved
+    device = cfg.device
+    if cfg.executor == "ray":  # joins or starts Ray; the device is the cluster's
         from benchmark import ray_grid
 
-        cfg = ray_grid.connect(cfg)
+        cfg, device = ray_grid.connect(cfg)
     wdir = work_dir(cfg, dataset)
     run_id = make_run_id()
     run_dir = wdir / "runs" / run_id
-    device = cfg.device
     if device == "auto":  # record what actually ran, not the request
         import torch
 
