@@ -12,7 +12,9 @@ a work folder keyed by (dataset fingerprint, seed, training mode):
         runs/<run_id>/rows.csv       this invocation's tidy long table
 
 so a re-run adds only missing cells and an interrupted run resumes. A detector that raises
-becomes a row carrying its error; the other detectors still run.
+becomes a row carrying its error; the other detectors still run. The cells themselves (fit,
+score one condition, retrieval, timing) are in ``cells.py``; ``run`` calls them one after the
+other here, or ``ray_grid.py`` runs them as Ray tasks (``--executor ray``).
 """
 
 from __future__ import annotations

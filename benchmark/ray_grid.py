@@ -60,7 +60,7 @@ class RayUnavailableError(ValueError):
     """``--executor ray`` without Ray installed."""
 
 
-class SharedFolderError(RuntimeError):
+class SharedFolderError(FileNotFoundError):
     """A Ray node cannot see the run folder or the cache: they are not on shared storage."""
 
 
@@ -75,11 +75,14 @@ def require_ray() -> Any:
 
 
 def connect(cfg: RunConfig) -> tuple[RunConfig, str]:
-    """Join ``cfg.address`` (or start Ray here); returns the config with an absolute ``out``
-    (every node resolves it alike) and the device the rows record."""
+    """Join ``cfg.address`` (``auto``: the cluster started on this node), else ``RAY_ADDRESS``
+    (set under ``ray job submit``), else start Ray on this machine; a Ray already initialised
+    in this process is used as it is. Returns the config with an absolute ``out`` (every node
+    resolves it alike) and the device the rows record."""
     ray = require_ray()
     if not ray.is_initialized():
-        ray.init(address=cfg.address, include_dashboard=False)
+        address = cfg.address or os.environ.get("RAY_ADDRESS") or "local"
+        ray.init(address=address, include_dashboard=False)
     return dataclasses.replace(cfg, out=Path(cfg.out).resolve()), _device(ray, cfg)
 
 
@@ -237,8 +240,8 @@ def _get(ray: Any, task: Any, name: str, dataset: Dataset, cfg: RunConfig,
     it raised outside a cell) becomes error rows for its cells, as a failing cell does."""
     try:
         return ray.get(task)
-    except SharedFolderError:
-        raise
+    except SharedFolderError as exc:  # the whole run stops: say which node and path, plainly
+        raise SharedFolderError(str(getattr(exc, "cause", exc))) from None
     except ray.exceptions.RayError as exc:
         cause = getattr(exc, "cause", None) or exc
         lost = RuntimeError(f"Ray task lost: {type(cause).__name__}: {str(cause).splitlines()[0]}")
