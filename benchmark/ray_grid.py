@@ -37,6 +37,7 @@ import dataclasses
 import math
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,18 @@ class _Job:
 
 
 def _enter(job: _Job, name: str) -> None:
-    """At the start of every task: same cache as the driver, shared folders seen, registry."""
+    """At the start of every task: same cache as the driver, shared folders seen, registry,
+    and torch's threads = the task's CPUs (Ray reuses a worker process across tasks)."""
+    import ray
+
     os.environ["FAKEBENCH_CACHE"] = job.cache
+    cpus = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 0))
+    if cpus:
+        os.environ["OMP_NUM_THREADS"] = str(cpus)  # read when torch is first imported
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(cpus)
     for path in job.sentinels:
         if not os.path.isfile(path):
-            import ray
-
             node = f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
             raise SharedFolderError(
                 f"Ray node {node} cannot see {path}: --out and FAKEBENCH_CACHE must be on a "
