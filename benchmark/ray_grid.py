@@ -251,7 +251,8 @@ def _get(ray: Any, task: Any, name: str, dataset: Dataset, cfg: RunConfig,
         raise SharedFolderError(str(getattr(exc, "cause", exc))) from None
     except ray.exceptions.RayError as exc:
         cause = getattr(exc, "cause", None) or exc
-        lost = RuntimeError(f"Ray task lost: {type(cause).__name__}: {str(cause).splitlines()[0]}")
+        first = (str(cause).splitlines() or [""])[0]
+        lost = RuntimeError(f"Ray task lost: {type(cause).__name__}: {first}")
         rows = RowBuffer()
         if fitted is None:
             base = cells.fit_base(name, dataset, cfg)
@@ -260,5 +261,8 @@ def _get(ray: Any, task: Any, name: str, dataset: Dataset, cfg: RunConfig,
         for key in keys:
             stage = key if key == "timing" else f"condition {key}"
             cells.failed(name, lost, rows, fitted.base | {"condition": key}, stage)
+        if fitted.retrieval and todo and todo[-1] is fitted.conditions[-1]:  # the last chunk
+            where = fitted.base | {"condition": "retrieval"}
+            cells.failed(name, lost, rows, where, "retrieval metrics")
         notes = [f"{key} FAILED: Ray task lost" for key in keys]
         return ([], rows, notes) if todo == ["timing"] else (rows, notes)

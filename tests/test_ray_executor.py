@@ -102,6 +102,8 @@ class CrashOnce(BaseDetector):
             os._exit(1)  # the worker dies mid-task, after clean and jpeg@1 were cached
         if key == self.fail:
             raise RuntimeError(f"broken on purpose under {key}")
+        if key == "jpeg@3" and self.fail == "exit":
+            os._exit(1)  # every attempt dies
         return [1 / (1 + np.exp((s.load().mean() - self.mean_) / 10)) for s in samples]
 
 
@@ -170,6 +172,31 @@ def test_detector_that_raises_is_a_failed_row(ray_local, tmp_path, tiny_dataset,
     )
     scored = on_ray[on_ray["detector"] == "zz_fails_jpeg3"]["condition"]
     assert {"clean", "jpeg@1"} <= set(scored)  # the other conditions still ran
+
+
+def test_task_lost_for_good_becomes_failed_rows(
+    ray_local, tmp_path, tiny_dataset, test_detectors, monkeypatch
+):
+    from benchmark import ray_grid
+
+    monkeypatch.setattr(ray_grid, "MAX_RETRIES", 0)  # the first death is the last
+    cfg = harness.RunConfig(
+        detectors=("zz_fails_jpeg3",),
+        corruptions=("jpeg",),
+        severities=(1, 3, 5),
+        timing=False,
+        executor="ray",
+        out=tmp_path,
+        overrides={"zz_fails_jpeg3": {"fail": "exit"}},
+    )
+    run_dir, [outcome] = harness.run(cfg, tiny_dataset)
+    rows = _rows(tmp_path)
+    lost = rows[rows["error"].str.contains("Ray task lost", regex=False)]
+    assert "condition jpeg@3: RuntimeError: Ray task lost: " in lost["error"].iloc[0]
+    assert "jpeg@3" in set(lost["condition"])  # its whole chunk is failed rows ...
+    scored = rows[(rows["error"] == "") & (rows["split"] == "test")]["condition"]
+    assert not set(scored) & set(lost["condition"])  # ... and the other chunk scored
+    assert len(set(scored)) >= 1 and outcome.ok  # as in the serial path: the fit stands
 
 
 def test_task_that_cannot_see_the_run_folder_fails_fast(ray_local, tmp_path):
