@@ -8,12 +8,16 @@ serial loop in :func:`benchmark.harness.evaluate_detector` hands them the run's
 the work folder, and replays the buffers into the run's writer. So a row is computed by the
 same code whichever executor runs it, and a failing cell becomes the same error row.
 
-``note(text)`` receives one line per finished cell (the progress display's cell events).
+``note(text)`` receives one line per finished cell (the progress display's cell events),
+``say(text)`` the other messages (images left out below a detector's minimum side, ...).
+
+A detector sees ``view``, the dataset without the images below its minimum side
+(:func:`benchmark.harness.for_detector`); sizes for resizing and timing come from the whole
+dataset, the same for every detector.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -22,18 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmark import metrics
-from benchmark.data import Dataset, Sample
+from benchmark.data import Dataset
 from benchmark.harness import (
     DetectorOutcome,
     RunConfig,
     build_detector,
-    cached_scores,
+    check_enough_left,
     fit_or_load,
+    for_detector,
 )
 from benchmark.protocol import model_input_size
+from benchmark.scoring import cached_scores, measure_timing, metric_rows, native_size
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +64,28 @@ def fit_cell(
     conditions: list[Any],
     rows: Any,
     note: Note,
-) -> tuple[Any, Fitted]:
-    """Build and fit ``name`` (or reload its cached fit); add its fit-level rows.
-
-    Returns the fitted detector (None when the fit failed) and what the other cells need.
-    """
+    say: Note,
+) -> tuple[Any, Dataset, Fitted]:
+    """Build and fit ``name`` on its view of ``dataset`` (or reload its cached fit); add its
+    fit-level rows. Returns the fitted detector (None when the fit failed), its view and what
+    the other cells need."""
     base = fit_base(name, dataset, cfg)
+    skipped: list[dict[str, str]] = []
     try:
         det = build_detector(name, cfg)
         base["params"] = det.get_params()
+        dataset, skipped, data_key = for_detector(det, name, dataset, say)
+        check_enough_left(det, dataset, skipped)
+        say(f"{name}: fitting on {len(dataset.train)} images")
         t0 = time.perf_counter()
-        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg)
+        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg, data_key)
         secs = time.perf_counter() - t0
         note(f"fitted in {secs:.1f}s (validation AUC {info['val_roc_auc']:.3f})")
     except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
         note(f"FAILED during fit: {type(exc).__name__}: {exc}")
-        return None, Fitted(name, failed(name, exc, rows, base, "fit"), base)
+        outcome = failed(name, exc, rows, base, "fit")
+        outcome.skipped = skipped
+        return None, dataset, Fitted(name, outcome, base)
     base["pretrained"] = info.get("pretrained", "")
     base |= {"params": det.get_params(), "tuning": info.get("tuning", "default")}
     tuned_rows = [
@@ -97,15 +106,19 @@ def fit_cell(
     agnostic = model_input_size(det) is None
     if hasattr(det, "select_conditions"):  # e.g. a slow deep detector's lighter grid
         conditions = det.select_conditions(conditions)
-    return det, Fitted(
-        name,
-        DetectorOutcome(name, True, fit_info=info),
-        base,
-        info,
-        [c for c in conditions if c.mode != "native" or agnostic],
-        retrieval=hasattr(det, "retrieval_metrics"),
-        # file-reading baselines can't take random input
-        timed=cfg.timing and not det.meta.needs_files,
+    return (
+        det,
+        dataset,
+        Fitted(
+            name,
+            DetectorOutcome(name, True, fit_info=info, skipped=skipped),
+            base,
+            info,
+            [c for c in conditions if c.mode != "native" or agnostic],
+            retrieval=hasattr(det, "retrieval_metrics"),
+            # file-reading baselines can't take random input
+            timed=cfg.timing and not det.meta.needs_files,
+        ),
     )
 
 
@@ -117,22 +130,23 @@ def fit_base(name: str, dataset: Dataset, cfg: RunConfig) -> dict[str, Any]:
 
 
 def score_cell(
-    det: Any, cond: Any, fitted: Fitted, dataset: Dataset, cfg: RunConfig, wdir: Path,
-    rows: Any, note: Note,
+    det: Any, cond: Any, fitted: Fitted, view: Dataset, full: Dataset, cfg: RunConfig,
+    wdir: Path, rows: Any, note: Note,
 ) -> None:  # fmt: skip
-    """Score the test split under ``cond`` (predictions cached per fit); add its metric rows."""
+    """Score the detector's test images under ``cond`` (predictions cached per fit); add its
+    metric rows. ``full``: the whole dataset, whose size every detector resizes back to."""
     from benchmark.conditions import render
 
     base, info = fitted.base, fitted.info
     try:
         target = None
         if cond.kind == "resolution" and cond.mode == "resized":
-            target = model_input_size(det) or native_size(dataset)
+            target = model_input_size(det) or native_size(full)
         samples = render(
-            dataset.test,
+            view.test,
             cond,
             seed=cfg.seed,
-            dataset_fingerprint=dataset.fingerprint,
+            dataset_fingerprint=view.fingerprint,
             target_size=target,
         )
         t0 = time.perf_counter()
@@ -141,7 +155,7 @@ def score_cell(
         note(f"{cond.key} scored in {time.perf_counter() - t0:.1f}s")
         if cond.kind == "clean":  # per-image scores: curves, intervals, paired tests
             rows.add_scores(base | {"condition": cond.key}, samples, scores, info["threshold"])
-        _metric_rows(
+        metric_rows(
             rows,
             base | cond.as_row() | {"condition": cond.key},
             samples,
@@ -167,68 +181,18 @@ def retrieval_cell(det: Any, fitted: Fitted, dataset: Dataset, rows: Any) -> Non
 
 
 def timing_cell(
-    det: Any, fitted: Fitted, dataset: Dataset, cfg: RunConfig, wdir: Path, rows: Any, note: Note
+    det: Any, fitted: Fitted, full: Dataset, cfg: RunConfig, wdir: Path, rows: Any, note: Note
 ) -> list[dict]:
     """Latency, throughput and cost rows (cached per fit and device); [] when it fails."""
-    from benchmark.timing import time_detector
-
-    name, info = fitted.name, fitted.info
     try:
         t0 = time.perf_counter()
-        path = wdir / "timing" / f"{name}-{cfg.device}.json"
-        if path.is_file():
-            cached = json.loads(path.read_text())
-            if cached.get("params_key") == info["params_key"]:
-                note(f"timed in {time.perf_counter() - t0:.1f}s")
-                return cached["rows"]
-        device = cfg.device
-        if device == "auto":
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        out = [
-            {"detector": name, "train_seconds": info["train_seconds"]} | r
-            for r in time_detector(
-                det,
-                device=device,
-                batch_sizes=cfg.timing_batches,
-                image_size=native_size(dataset),
-                seed=cfg.seed,
-            )
-        ]
-        from benchmark.results import atomic_write_json
-
-        atomic_write_json(path, {"params_key": info["params_key"], "rows": out})
+        out = measure_timing(det, fitted.name, wdir, cfg, fitted.info, full)
         note(f"timed in {time.perf_counter() - t0:.1f}s")
         return out
     except Exception as exc:  # noqa: BLE001
         note(f"timing FAILED: {type(exc).__name__}")
-        failed(name, exc, rows, fitted.base | {"condition": "timing"}, "timing")
+        failed(fitted.name, exc, rows, fitted.base | {"condition": "timing"}, "timing")
         return []
-
-
-def native_size(dataset: Dataset) -> int | None:
-    return max(dataset.test[0].load().shape[:2]) if dataset.test else None
-
-
-def _metric_rows(
-    rows: Any,
-    base: dict,
-    samples: list[Sample],
-    scores: np.ndarray,
-    threshold: float,
-    by_family: bool,
-) -> None:
-    y = np.array([s.label for s in samples])
-    subsets: dict[str, np.ndarray] = {"all": np.ones(len(samples), bool)}
-    if by_family:
-        fam = np.array([str(s.meta.get("family", "fake" if s.label else "real")) for s in samples])
-        for f in sorted(set(fam[y == 1])):
-            subsets[f] = (y == 0) | (fam == f)  # all reals vs this family's fakes
-    for subset, mask in subsets.items():
-        for metric, value in metrics.all_metrics(y[mask], scores[mask], threshold).items():
-            rows.add(**(base | {"subset": subset, "metric": metric, "value": value,
-                                "n": int(mask.sum())}))  # fmt: skip
 
 
 def failed(name: str, exc: BaseException, rows: Any, base: dict, stage: str) -> DetectorOutcome:

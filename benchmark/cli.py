@@ -231,8 +231,9 @@ def _parser() -> argparse.ArgumentParser:
         "source",
         type=Path,
         help="a work folder printed by `run` (its latest run), a run's folder "
-        "(runs/.../runs/<run_id>), a rows.csv, or a published results folder "
-        "(results/<dataset>, or results/ for all of them)",
+        "(runs/.../runs/<run_id>), a rows.csv[.gz], or a published results folder "
+        "(results/<dataset>, or results/ for all of them; its rows are rewritten as "
+        "rows.csv + fits.csv)",
     )
     rep.add_argument(
         "--results",
@@ -291,10 +292,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{ref.short}: {ref.full}")
         return 0
     names = list_detectors(args.pattern) if args.pattern else list_detectors()
-    print(f"{'detector':28} {'family':10} {'input':6} paper")
+    print(f"{'detector':28} {'family':10} {'input':6} {'min px':6} paper")
     for name in names:
         m = DETECTORS.get(name).meta
-        print(f"{name:28} {m.family:10} {str(m.input_size or 'any'):6} {m.paper}")
+        print(f"{name:28} {m.family:10} {str(m.input_size or 'any'):6} {m.min_side:<6} {m.paper}")
     print("\ndatasets:")
     for name in list_datasets():
         print(f"  {name:26} {DATASETS.get(name).help}")

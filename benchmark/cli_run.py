@@ -171,7 +171,9 @@ def _run_one(
             run_dir, outcomes = harness.run(cfg, dataset, progress=display)
         finally:
             display.close()
-    write_skipped(dataset, run_dir)
+    # per detector: images below its minimum size (below_min_size), counted and listed
+    detector_skips = [d for o in outcomes for d in o.skipped]
+    write_skipped(dataset, run_dir, detector_skips=detector_skips, detectors=cfg.detectors)
     rows = report.load_rows(run_dir / "rows.csv")
     timing = report.frame_from(json.loads((run_dir / "timing.json").read_text()))
     board = report.leaderboard(rows, timing)
@@ -182,7 +184,10 @@ def _run_one(
         report.write_tables(rows, timing, tables, reference, title=dataset.name, scores=scores)
     else:
         tables = publish.dataset_folder(results, dataset.name, cfg.seed)
-        write_skipped(dataset, tables, files=False)  # counts per reason beside the tables
+        write_skipped(  # counts per detector and reason beside the tables, updated per detector
+            dataset, tables, files=False, detector_skips=detector_skips, detectors=cfg.detectors,
+            merge=True,
+        )  # fmt: skip
         try:
             scores = publish.read_scores(run_dir / "scores.csv")
             publish.publish(rows, timing, tables, reference, title=dataset.name, scores=scores)
@@ -206,7 +211,12 @@ def _run_one(
     spread = pd_read(spread_file)
     print("\nsummary:")
     for line in run_summary(
-        board, tables=tables, run_folder=harness.work_dir(cfg, dataset), seed_spread=spread
+        board,
+        tables=tables,
+        run_folder=harness.work_dir(cfg, dataset),
+        seed_spread=spread,
+        skipped=detector_skips,
+        skipped_files=run_dir / "skipped_files.csv",
     ):
         print(f"  - {line}")
     if results is None:

@@ -71,39 +71,53 @@ def rebuild_report(
     published folder (one with ``leaderboard.csv``) is rebuilt in place from its rows.
     ``bootstrap`` is the number of resamples of the leaderboard's intervals.
     """
+    import gzip
+    import zlib
+
     import pandas as pd
+
+    from benchmark.results import ROWS_FILE, RowsError, find_table, read_rows, write_rows
 
     source = Path(source)
     if not source.exists():
         raise FileNotFoundError(f"{source}: not found (give a run folder, a rows.csv or results/)")
-    if source.is_dir() and not (source / "rows.csv").is_file():
+    if source.is_dir() and find_table(source, ROWS_FILE) is None:
         if (source / "runs").is_dir():  # a work folder printed by `run`
             source = _latest_run(source)
         else:  # a results root: rebuild every published folder under it
-            folders = sorted(p.parent for p in source.rglob("rows.csv"))
+            found = [*source.rglob(ROWS_FILE), *source.rglob(f"{ROWS_FILE}.gz")]
+            folders = sorted({p.parent for p in found})
             if not folders:
                 raise FileNotFoundError(
                     f"{source}: no rows.csv under it: not a run folder nor a results folder"
                 )
             out = [p for f in folders for p in rebuild_report(f, None, reference, bootstrap)]
             return out + list(publish.write_index(source).values())
-    rows_file = source / "rows.csv" if source.is_dir() else source
+    rows_file = find_table(source, ROWS_FILE) if source.is_dir() else source
     folder = rows_file.parent
     try:
-        rows = report.load_rows(rows_file)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        rows = read_rows(rows_file)  # a published folder's fits.csv joined
+    except (
+        pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, RowsError,
+        gzip.BadGzipFile, EOFError, zlib.error,
+    ) as exc:  # fmt: skip
         raise ValueError(f"{rows_file}: not a fakebench rows table ({exc})") from exc
     missing = {"detector", "dataset", "metric", "value"} - set(rows.columns)
     if missing:
         raise ValueError(f"{rows_file}: not a fakebench rows table (no {', '.join(missing)})")
-    scores_file = folder / publish.SCORES_FILE
-    scores = publish.read_scores(scores_file) if scores_file.is_file() else None
+    scores_file = find_table(folder, publish.SCORES_FILE)
+    scores = publish.read_scores(scores_file) if scores_file is not None else None
     stats = {"scores": scores, "bootstrap": bootstrap}
     if (folder / "leaderboard.csv").is_file() and results is None:  # published: rebuild it
         timing_file = folder / publish.TIMING_FILE
         timing = publish._read(timing_file)
         timing = report.frame_from([]) if timing is None else timing
-        return list(report.write_tables(rows, timing, folder, reference, **stats).values())
+        title = ", ".join(sorted(rows["dataset"].dropna().astype(str).unique()))  # as publish
+        paths = write_rows(folder, rows)  # in the current form: a folder of wide rows migrates
+        return [
+            *paths.values(),
+            *report.write_tables(rows, timing, folder, reference, title=title, **stats).values(),
+        ]
     timing = _timing_of(folder)
     if results is None:
         tables = folder / "tables"

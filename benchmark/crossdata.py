@@ -6,7 +6,8 @@ set's own), then scored on the test split of every test set and of the training 
 (the in-domain diagonal). The result is a generalisation matrix, training sets as rows and
 test sets as columns, one ROC-AUC per detector, as DeepfakeBench (Yan et al. 2023) and
 CNNDetection (Wang et al. 2020) report cross-dataset results. A detector that fails becomes
-``error`` cells; the other detectors still run.
+``error`` cells; the other detectors still run. As in a run, images below a detector's minimum
+size are left out for it (logged; ``n`` counts the test images scored).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from benchmark import harness, metrics
-from benchmark.data import Dataset
+from benchmark.data import Dataset, drop_below_min_side
+from benchmark.protocol import detector_min_side
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,9 +56,11 @@ def run_cross(
             base = {"detector": name, "train_on": train.name}
             try:
                 det = harness.build_detector(name, cfg)
-                progress(f"{name}: fitting on {train.name} ({len(train.train)} images)")
+                own, dropped, data_key = harness.for_detector(det, name, train, progress)
+                harness.check_enough_left(det, own, dropped)
+                progress(f"{name}: fitting on {train.name} ({len(own.train)} images)")
                 folder = harness.work_dir(cfg, train) / "detectors" / name
-                det, info = harness.fit_or_load(det, train, folder, cfg)
+                det, info = harness.fit_or_load(det, own, folder, cfg, data_key)
             except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row
                 harness.log.error("%s failed to fit\n%s", name, traceback.format_exc())
                 rows += [
@@ -66,6 +70,10 @@ def run_cross(
                 continue
             for test in targets:
                 try:
+                    test, dropped = drop_below_min_side(test, detector_min_side(det), name)
+                    if dropped:
+                        progress(f"{name}: {len(dropped)} {test.name} test image(s) below its "
+                                 f"minimum size skipped")  # fmt: skip
                     cache = (
                         harness.work_dir(cfg, train)
                         / "predictions"

@@ -23,13 +23,15 @@ import argparse
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmark.data import Dataset, Sample, _stratified_split, read_image
+from benchmark.data import Dataset, Sample, read_image
+from benchmark.data.manifest import split_samples
 from benchmark.progress import report
 
 EPS = 1e-8
@@ -68,7 +70,9 @@ def durall_reference_auc(train: Sequence[Sample], test: Sequence[Sample], seed: 
     xtr = durall_features([s.load() for s in train])
     xte = durall_features([s.load() for s in test])
     clf = LogisticRegressionCV(Cs=10, cv=5, scoring="roc_auc", max_iter=5000, random_state=seed)
-    model = make_pipeline(StandardScaler(), clf).fit(xtr, [s.label for s in train])
+    with warnings.catch_warnings():  # scikit-learn 1.8+ announces new defaults; ours is plain L2
+        warnings.simplefilter("ignore", FutureWarning)
+        model = make_pipeline(StandardScaler(), clf).fit(xtr, [s.label for s in train])
     return float(roc_auc_score([s.label for s in test], model.predict_proba(xte)[:, 1]))
 
 
@@ -125,8 +129,8 @@ def upsampling_dataset(
         big = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
         family = "transposed_conv" if fake[i] else "real"
         samples.append(Sample(f"up{i:05d}", int(fake[i]), None, {"family": family}, big))
-    rest, test = _stratified_split(samples, 0.2, seed)
-    train, val = _stratified_split(rest, 0.15 / 0.8, seed)
+    rest, test = split_samples(samples, [s.id for s in samples], 0.2, seed, "upsampling set")
+    train, val = split_samples(rest, [s.id for s in rest], 0.15 / 0.8, seed, "upsampling set")
     fp = hashlib.sha1(json.dumps([str(p) for p in paths] + [size, seed]).encode()).hexdigest()[:16]
     return Dataset(f"upsampling-{size}px", {"train": train, "val": val, "test": test}, fp)
 

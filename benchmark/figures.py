@@ -70,6 +70,34 @@ def _grid(n: int, width: float = 3.2, height: float = 2.8) -> tuple[plt.Figure, 
     return fig, flat[:n]
 
 
+_COLOURS = plt.get_cmap("tab10").colors
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def detector_style(name: str, names: list[str]) -> dict[str, object]:
+    """Colour and line style of ``name`` among ``names``: unique for up to 40 detectors.
+
+    The same detector keeps its style across every figure of a folder (``names`` sorted), so
+    the ten colours of ``tab10`` are paired with four line styles instead of repeating.
+    """
+    i = sorted(set(names)).index(name)
+    return {"color": _COLOURS[i % 10], "ls": _LINESTYLES[(i // 10) % len(_LINESTYLES)]}
+
+
+def _outside_legend(fig: plt.Figure, ax: plt.Axes, order: list[str] | None = None) -> None:
+    """One legend for the figure, outside the plotting area on the right (never over a curve).
+
+    ``order``: labels in the order to list them (e.g. best AUC first); others follow.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    pairs = dict(zip(labels, handles, strict=True))
+    keys = [k for k in (order or []) if k in pairs] + [k for k in labels if k not in (order or [])]
+    fig.legend([pairs[k] for k in keys], keys, loc="outside right upper", fontsize=7,
+               ncol=1 if len(keys) <= 28 else 2)  # fmt: skip
+
+
 def roc_det_curves(scores: pd.DataFrame, path: Path, title: str = "") -> Path | None:
     """ROC and DET curves of every detector on the clean test split, one figure."""
     from sklearn.metrics import DetCurveDisplay, RocCurveDisplay
@@ -77,15 +105,26 @@ def roc_det_curves(scores: pd.DataFrame, path: Path, title: str = "") -> Path | 
     dets = _by_detector(scores)
     if not dets:
         return None
-    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    from sklearn.metrics import roc_auc_score
+
+    names = [n for n, _ in dets]
+    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    aucs = {}
     for name, g in dets:
-        RocCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=roc_ax)
-        DetCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=det_ax)
-    roc_ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
+        aucs[name] = roc_auc_score(g["label"], g["score"])
+        style = detector_style(name, names) | {"lw": 1.2}
+        RocCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=roc_ax,
+                                         curve_kwargs=style)  # fmt: skip
+        DetCurveDisplay.from_predictions(g["label"], g["score"], name=name, ax=det_ax, **style)
     roc_ax.set_title("ROC (clean test)")
     det_ax.set_title("DET (normal deviate scale)")
     for ax in (roc_ax, det_ax):
-        ax.legend(fontsize=7, loc="lower right" if ax is roc_ax else "upper right")
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    labels = roc_ax.get_legend_handles_labels()[1]  # "name (AUC = 0.83)", sklearn's wording
+    best_first = sorted(labels, key=lambda lab: -aucs.get(lab.split(" (")[0], 0.0))
+    _outside_legend(fig, roc_ax, best_first)
+    roc_ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1)
     fig.suptitle(title)
     return _save(fig, path)
 
@@ -151,17 +190,19 @@ def reliability_diagram(scores: pd.DataFrame, path: Path, title: str = "") -> Pa
     dets = _by_detector(scores)
     if not dets:
         return None
-    fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
+    names = [n for n, _ in dets]
+    fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="perfectly calibrated")
     for name, g in dets:
         s = g["score"].clip(0, 1)
         frac, mean = calibration_curve(g["label"], s, n_bins=10, strategy="uniform")
         ece = expected_calibration_error(g["label"], s)
-        ax.plot(mean, frac, marker="o", ms=3, label=f"{name} (ECE {ece:.3f})")
+        ax.plot(mean, frac, marker="o", ms=3, label=f"{name} (ECE {ece:.3f})",
+                **detector_style(name, names))  # fmt: skip
     ax.set_xlabel("mean fake score in bin")
     ax.set_ylabel("fraction of fakes")
     ax.set_title(f"Reliability (clean test) {title}".strip())
-    ax.legend(fontsize=7)
+    _outside_legend(fig, ax)
     return _save(fig, path)
 
 
@@ -174,23 +215,37 @@ def _auc(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def auc_vs_resolution(resol: pd.DataFrame, path: Path, title: str = "") -> Path | None:
-    """ROC-AUC against test resolution per detector (one line style per resize mode)."""
+    """ROC-AUC against test resolution per detector, one panel per resize mode.
+
+    ``resized``: degraded to the size, then scaled back to the detector's input; ``native``:
+    fed at the degraded size (resolution-agnostic detectors only). Each line ends at the
+    detector's clean AUC (a star at the right edge, "clean").
+    """
     auc = _auc(resol)
     if auc.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
-    styles = {}
-    for (det, mode), g in auc.groupby(["detector", "mode"]):
-        g = g.sort_values("resolution")
-        ls = styles.setdefault(mode, ["-", "--", ":", "-."][len(styles) % 4])
-        ax.plot(g["resolution"], g["value"], ls=ls, marker="o", ms=3, label=f"{det} ({mode})")
-        if g["clean_value"].notna().any():
-            ax.axhline(g["clean_value"].iloc[0], lw=0.4, c=ax.lines[-1].get_color())
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("test resolution (px); thin lines: clean AUC at native size")
-    ax.set_ylabel("ROC-AUC")
-    ax.set_title(f"ROC-AUC vs resolution {title}".strip())
-    ax.legend(fontsize=6, ncol=2)
+    names = sorted(auc["detector"].astype(str).unique())
+    modes = sorted(auc["mode"].astype(str).unique())
+    fig, axes = plt.subplots(1, len(modes), figsize=(5 * len(modes) + 2.5, 4.4), squeeze=False,
+                             sharey=True, layout="constrained")  # fmt: skip
+    sizes = sorted(auc["resolution"].astype(int).unique())
+    clean_x = sizes[-1] * 2  # where "clean" sits on the log axis
+    for ax, mode in zip(axes[0], modes, strict=True):
+        for det, g in auc[auc["mode"].astype(str) == mode].groupby("detector"):
+            g = g.sort_values("resolution")
+            style = detector_style(str(det), names)
+            x, y = list(g["resolution"].astype(int)), list(g["value"])
+            if g["clean_value"].notna().any():
+                x, y = [*x, clean_x], [*y, float(g["clean_value"].dropna().iloc[0])]
+            ax.plot(x, y, marker="o", ms=3, lw=1, label=str(det), **style)
+            ax.plot(x[-1:], y[-1:], marker="*", ms=7, ls="none", color=style["color"])
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([*sizes, clean_x], [*map(str, sizes), "clean"])
+        ax.set_xlabel("test resolution (px)")
+        ax.set_title(f"{mode}", fontsize=10)
+    axes[0][0].set_ylabel("ROC-AUC")
+    fig.suptitle(f"ROC-AUC vs resolution {title}".strip())
+    _outside_legend(fig, max(axes[0], key=lambda a: len(a.get_lines())))
     return _save(fig, path)
 
 
@@ -220,17 +275,19 @@ def auc_vs_severity(robust: pd.DataFrame, path: Path, title: str = "") -> Path |
     if auc.empty:
         return None
     corrs = sorted(auc["corruption"].dropna().unique())
+    names = sorted(auc["detector"].astype(str).unique())
     fig, axes = _grid(len(corrs), 3.0, 2.6)
     for ax, corr in zip(axes, corrs, strict=True):
         for det, g in auc[auc["corruption"] == corr].groupby("detector"):
             g = g.sort_values("severity")
             x = np.r_[0, g["severity"].astype(float)]
-            ax.plot(x, np.r_[g["clean_value"].iloc[0], g["value"]], marker="o", ms=3, label=det)
+            ax.plot(x, np.r_[g["clean_value"].iloc[0], g["value"]], marker="o", ms=2.5,
+                    lw=1, label=str(det), **detector_style(str(det), names))  # fmt: skip
         ax.set_title(corr, fontsize=9)
         ax.set_ylim(0.4, 1.0)
         ax.set_xlabel("severity")
     axes[0].set_ylabel("ROC-AUC")
-    axes[0].legend(fontsize=6)
+    _outside_legend(fig, max(axes, key=lambda a: len(a.get_lines())))
     fig.suptitle(f"ROC-AUC vs severity {title}".strip())
     return _save(fig, path)
 
@@ -269,17 +326,17 @@ def training_curves(histories: dict[str, pd.DataFrame], path: Path, title: str =
     histories = {k: v for k, v in histories.items() if v is not None and len(v)}
     if not histories:
         return None
-    fig, (loss_ax, auc_ax) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    names = sorted(histories)
+    fig, (tr_ax, va_ax, auc_ax) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
     for name, h in sorted(histories.items()):
-        for col, ls in (("train_loss", "-"), ("val_loss", "--")):
+        style = detector_style(name, names)
+        for col, ax in (("train_loss", tr_ax), ("val_loss", va_ax), ("val_auc", auc_ax)):
             if col in h:
-                loss_ax.plot(h["epoch"], h[col], ls=ls, marker="o", ms=3, label=f"{name} {col}")
-        if "val_auc" in h:
-            auc_ax.plot(h["epoch"], h["val_auc"], marker="o", ms=3, label=name)
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+                ax.plot(h["epoch"], h[col], marker="o", ms=2.5, lw=1, label=name, **style)
+    tr_ax.set(xlabel="epoch", ylabel="cross-entropy", title="training loss")
+    va_ax.set(xlabel="epoch", ylabel="cross-entropy", title="validation loss")
     auc_ax.set(xlabel="epoch", ylabel="ROC-AUC", title="validation ROC-AUC")
-    loss_ax.legend(fontsize=7)
-    auc_ax.legend(fontsize=7)
+    _outside_legend(fig, max((tr_ax, va_ax, auc_ax), key=lambda a: len(a.get_lines())))
     fig.suptitle(title)
     return _save(fig, path)
 

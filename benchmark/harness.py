@@ -15,6 +15,12 @@ so a re-run adds only missing cells and an interrupted run resumes. A detector t
 becomes a row carrying its error; the other detectors still run. The cells themselves (fit,
 score one condition, retrieval, timing) are in ``cells.py``; ``run`` calls them one after the
 other here, or ``ray_grid.py`` runs them as Ray tasks (``--executor ray``).
+
+Before fitting, each detector drops the train/val/test images smaller than its minimum side
+(``detector_min_side``: ``DetectorMeta.min_side`` or the detector's ``min_image_side()``), one
+log line per image (one summary line when there are many) and one ``below_min_size`` record
+each in its outcome; the other detectors still use them, and the ``n`` of every row says how
+many images a detector was scored on.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +38,9 @@ import numpy as np
 
 from benchmark import metrics
 from benchmark.data import Dataset, Sample
-from benchmark.protocol import model_input_size
+from benchmark.protocol import NotApplicableError, detector_min_side, model_input_size
 from benchmark.results import RowWriter, atomic_write_json, git_sha, make_run_id, package_versions
+from benchmark.scoring import cached_scores, native_size  # noqa: F401 - crossdata's
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +103,12 @@ class DetectorOutcome:
     ok: bool
     error: str = ""
     fit_info: dict[str, Any] = field(default_factory=dict)
+    # images below this detector's minimum side, left out for it: ``below_min_size`` records
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+#: Up to this many images below a detector's minimum get one log line each; more, one summary.
+LOG_EACH_SKIP = 20
 
 
 def work_dir(cfg: RunConfig, dataset: Dataset) -> Path:
@@ -134,11 +147,53 @@ def params_key(det: Any) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
+def for_detector(
+    det: Any, name: str, dataset: Dataset, say: Callable[[str], None]
+) -> tuple[Dataset, list[dict[str, str]], str]:
+    """``dataset`` without the images below ``det``'s minimum side, the skip records, and a
+    data key for the fit cache ("" when train and val are whole, as before minimum sizes).
+
+    ``say`` gets one line per image left out, or one summary line when there are many.
+    :func:`check_enough_left` then says whether the detector can still run.
+    """
+    from benchmark.data import drop_below_min_side, min_size_summary
+
+    min_side = detector_min_side(det)
+    view, dropped = drop_below_min_side(dataset, min_side, name)
+    if len(dropped) > LOG_EACH_SKIP:
+        say(min_size_summary(name, min_side, dropped))
+    for d in dropped if len(dropped) <= LOG_EACH_SKIP else ():
+        say(f"{name}: skipped {d['file']} ({d['split']}): {d['reason']}, {d['detail']}")
+    data_key = ""
+    if any(d["split"] != "test" for d in dropped):
+        ids = [f"{split}:{s.id}" for split in ("train", "val") for s in view.splits[split]]
+        data_key = hashlib.sha1("\n".join(ids).encode()).hexdigest()[:12]
+    return view, dropped, data_key
+
+
+def check_enough_left(det: Any, view: Dataset, dropped: list[dict[str, str]]) -> None:
+    """Raise ``NotApplicableError`` when the minimum size left no test image, or no training
+    image of one class (the skipped images are still counted: the caller holds them)."""
+    if dropped and (not view.test or len({s.label for s in view.train}) < 2):
+        what = "test image" if not view.test else "training image of one class"
+        raise NotApplicableError(
+            f"no {what} left after skipping {len(dropped)} image(s) below its minimum side "
+            f"of {detector_min_side(det)} px"
+        )
+
+
 def fit_or_load(
-    det: Any, dataset: Dataset, folder: Path, cfg: RunConfig, load_only: bool = False
+    det: Any,
+    dataset: Dataset,
+    folder: Path,
+    cfg: RunConfig,
+    data_key: str = "",
+    load_only: bool = False,
 ) -> tuple[Any, dict]:
     """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``.
 
+    ``data_key`` (from :func:`for_detector`) names the train/val subset when images below the
+    detector's minimum were left out: a cached fit is reused only on the same subset.
     ``load_only``: never fit; a missing fit is a ``FileNotFoundError`` (Ray scoring tasks).
     """
     from benchmark.protocol import load_detector
@@ -151,12 +206,12 @@ def fit_or_load(
         from benchmark.tuning import tune_in_folder
 
         det, fitted, tuned, folder = tune_in_folder(
-            det, train, dataset.val, cfg.tune, cfg.seed, folder
+            det, train, dataset.val, cfg.tune, cfg.seed, folder, data_key
         )
     info_file = folder / "fit.json"
     if info_file.is_file():
         info = json.loads(info_file.read_text())
-        if info.get("params_key") == params_key(det):
+        if info.get("params_key") == params_key(det) and info.get("data_key", "") == data_key:
             det = load_detector(folder)
             if info.get("threshold_rule") != cfg.threshold_rule:  # same fit, other rule
                 info |= _tune_on_val(det, dataset, cfg.threshold_rule)
@@ -174,6 +229,7 @@ def fit_or_load(
         **tuned,
         "detector": det.meta.name,
         "params_key": params_key(det),
+        "data_key": data_key,
         "params": det.get_params(),
         "train_seconds": train_seconds,
         **_tune_on_val(det, dataset, cfg.threshold_rule),
@@ -220,21 +276,6 @@ def _n_params(det: Any) -> float:
     return float("nan")
 
 
-def cached_scores(det: Any, samples: list[Sample], path: Path) -> np.ndarray:
-    """Fake probabilities for ``samples``, cached in ``path`` (npz keyed by sample ids)."""
-    ids = np.array([s.id for s in samples])
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            if np.array_equal(z["ids"], ids):
-                return z["scores"]
-    scores = det.predict_proba(samples)[:, 1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # concurrent tasks never collide
-    np.savez(tmp, ids=ids, scores=scores)
-    tmp.replace(path)
-    return scores
-
-
 def evaluate_detector(
     name: str,
     dataset: Dataset,
@@ -251,14 +292,15 @@ def evaluate_detector(
     def note(text: str) -> None:
         progress.cell(name, text)
 
-    progress.message(f"{name}: fitting on {len(dataset.train)} images")
-    det, fitted = cells.fit_cell(name, dataset, cfg, wdir, conditions, writer, note)
+    det, view, fitted = cells.fit_cell(
+        name, dataset, cfg, wdir, conditions, writer, note, progress.message
+    )
     if det is None:
         return fitted.outcome
     for cond in fitted.conditions:
-        cells.score_cell(det, cond, fitted, dataset, cfg, wdir, writer, note)
+        cells.score_cell(det, cond, fitted, view, dataset, cfg, wdir, writer, note)
     if fitted.retrieval:
-        cells.retrieval_cell(det, fitted, dataset, writer)
+        cells.retrieval_cell(det, fitted, view, writer)
     if fitted.timed:
         timing_rows.extend(cells.timing_cell(det, fitted, dataset, cfg, wdir, writer, note))
     return fitted.outcome
@@ -282,7 +324,6 @@ def run(
     ``cfg.executor`` picks who runs the cells: ``local`` (this process, one after the other)
     or ``ray`` (tasks on a Ray cluster, :mod:`benchmark.ray_grid`); the rows are the same.
     """
-    from benchmark.cells import native_size
     from benchmark.conditions import build_conditions
 
     progress = progress or Tracker()

@@ -148,7 +148,7 @@ def section(folder: Path, link_from: Path) -> str:
         parts.append(f"<figure><a href='{src}'><img src='{src}' alt='{html.escape(caption)}'>"
                      f"</a><figcaption>{html.escape(caption)}</figcaption></figure>")  # fmt: skip
     parts.append("</div>")
-    tables = sorted(p.name for p in folder.glob("*") if p.suffix in (".csv", ".md"))
+    tables = sorted(p.name for p in folder.glob("*") if p.name.endswith((".csv", ".csv.gz", ".md")))
     links = " · ".join(f"<a href='{html.escape(prefix + t)}'>{html.escape(t)}</a>" for t in tables)
     parts.append(f"<p>Tables: {links}</p>")
     return "\n".join(parts)

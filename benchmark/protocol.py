@@ -18,11 +18,15 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from benchmark.data import ImagesLike, Sample, as_samples
+from benchmark.data import MIN_SIDE, ImagesLike, Sample, as_samples
 
 LABEL_REAL = 0
 LABEL_FAKE = 1
 FAMILIES = ("classical", "deep", "baseline")
+#: Minimum shorter side (px) of the deep detectors: they resize every image to their input, so
+#: any size runs, but an image under 16 px (one ViT-B/16 patch) is up-sampled 4-19x to their
+#: 64-299 px inputs: the network then sees interpolation, not the image.
+DEEP_MIN_SIDE = 16
 
 
 class NotFittedError(RuntimeError):
@@ -46,6 +50,10 @@ class DetectorMeta:
         normalisation: how pixels are normalised before the model ("imagenet", "[0,1]", ...).
         needs_gpu: whether a GPU is required to run in reasonable time.
         needs_files: whether it reads the stored file (not just pixels) of each sample.
+        min_side: smallest shorter side (px) of a stored image the method can use, at its
+            default parameters; the harness skips smaller train/val/test images for this
+            detector (reason ``below_min_size``). Undeclared: ``MIN_SIDE`` (8 px), the floor
+            the loader already applies, so nothing more is skipped.
     """
 
     name: str
@@ -55,10 +63,13 @@ class DetectorMeta:
     normalisation: str
     needs_gpu: bool = False
     needs_files: bool = False
+    min_side: int = MIN_SIDE
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"{self.name}: family must be one of {FAMILIES}, got {self.family!r}")
+        if not isinstance(self.min_side, int) or self.min_side < 1:
+            raise ValueError(f"{self.name}: min_side must be a positive int, got {self.min_side!r}")
 
     @property
     def resolution_agnostic(self) -> bool:
@@ -157,6 +168,14 @@ class BaseDetector:
     def _predict_fake(self, samples: list[Sample]) -> np.ndarray:
         raise NotImplementedError
 
+    def min_image_side(self) -> int:
+        """Smallest shorter side (px) of a stored image this detector can use.
+
+        The metadata's ``min_side``; detectors whose minimum follows a parameter (a grid step,
+        a spectrum length) override this, and their metadata declares the default's value.
+        """
+        return self.meta.min_side
+
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write params and fitted state to ``directory`` (created)."""
@@ -193,6 +212,12 @@ def model_input_size(det: Any) -> int | None:
     """
     params = det.get_params()
     return params.get("input_size", det.meta.input_size)
+
+
+def detector_min_side(det: Any) -> int:
+    """A detector's minimum image side: ``min_image_side()`` when it has one, else its meta's."""
+    fn = getattr(det, "min_image_side", None)
+    return int(fn()) if callable(fn) else int(getattr(det.meta, "min_side", MIN_SIDE))
 
 
 def load_detector(directory: str | Path) -> BaseDetector:

@@ -6,6 +6,9 @@ Layout of a results folder (``results/`` by default)::
         index.md, index.csv          generated: every table set below, with its dataset and runs
         <dataset>/
             rows.csv                 the published long table; every row carries its run id
+            fits.csv                 one row per fit (run id, detector, dataset, train_aug,
+                                     tuning, seed): parameters, versions, git sha, device,
+                                     pretrained; ``results.read_rows`` joins it to the rows
             timing.csv               published timing rows
             scores.csv               every clean test image's score per detector
             leaderboard.{csv,md}, robustness.csv, robustness_summary.csv, resolution.csv
@@ -19,23 +22,38 @@ row stays. So ``run -d fft_spectrum`` updates only ``fft_spectrum``'s rows, and 
 fewer corruptions keeps the published rows of the others. The fit-level rows (training
 seconds, parameters, a fit error) form one group ("fit"), so a successful refit clears an
 old fit error and a failed refit shows as failed. Timing rows are replaced per detector and
-device. Rows of different runs can therefore sit side by side; ``run_id`` (and ``git_sha``)
-on every row says which run produced it.
+device. Rows of different runs can therefore sit side by side; ``run_id`` on every row (and
+its fit's ``git_sha``) says which run produced it.
+
+A long table whose CSV would pass 5 MB (``results.GZIP_ABOVE_BYTES``: ``rows``, ``scores``,
+``robustness``, ``resolution``) is written gzipped as ``<name>.csv.gz`` instead; readers take
+either. A folder published before ``fits.csv`` existed (parameters on every row) is read as it
+is and written in this form by its next publish or ``report``.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark import report
-from benchmark.results import atomic_write_csv, atomic_write_text
+from benchmark.results import (
+    ROWS_FILE,
+    RowsError,
+    atomic_write_csv,
+    atomic_write_text,
+    find_table,
+    read_rows,
+    write_rows,
+    write_table,
+)
 
 GROUP_KEY = ("dataset", "detector", "train_aug", "tuning", "seed", "condition")
 TIMING_KEY = ("detector", "device")
-ROWS_FILE = "rows.csv"
 TIMING_FILE = "timing.csv"
 SCORES_FILE = "scores.csv"  # clean test score of every image, per detector (same upsert key)
 
@@ -94,19 +112,25 @@ def upsert_timing(published: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataF
 
 
 def _read(path: Path) -> pd.DataFrame | None:
-    if not path.is_file():
+    """A published table (``path`` or ``path.gz``); None when absent or without columns."""
+    found = find_table(path.parent, path.name)
+    if found is None:
         return None
     try:
         if path.name == ROWS_FILE:
-            return report.load_rows(path)
+            return read_rows(found)  # with fits.csv joined: the wide rows
         if path.name == SCORES_FILE:
-            return read_scores(path)
-        return pd.read_csv(path)
+            return read_scores(found)
+        # "n/a" (a layout without one, say) is a value, not a missing one: keep it
+        return pd.read_csv(found, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError:  # a run without timing writes a table with no columns
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (
+        pd.errors.ParserError, UnicodeDecodeError, RowsError, gzip.BadGzipFile, EOFError,
+        zlib.error,
+    ) as exc:  # fmt: skip
         raise PublishError(
-            f"{path}: cannot read the published table ({exc}); nothing was written. "
+            f"{found}: cannot read the published table ({exc}); nothing was written. "
             "Restore it (git checkout) or publish elsewhere with --results DIR"
         ) from exc
 
@@ -140,11 +164,11 @@ def publish(
         )
     merged = upsert_rows(published, rows)
     merged_timing = upsert_timing(_read(folder / TIMING_FILE), timing)
-    paths = {"rows": atomic_write_csv(folder / ROWS_FILE, merged)}
+    paths = write_rows(folder, merged)  # rows + fits.csv; fits no row references are dropped
     merged_scores = _read(folder / SCORES_FILE)
     if scores is not None and not scores.empty:
         merged_scores = upsert_rows(merged_scores, scores)
-        paths["scores"] = atomic_write_csv(folder / SCORES_FILE, merged_scores)
+        paths["scores"] = write_table(folder / SCORES_FILE, merged_scores)
     paths |= report.write_tables(
         merged, merged_timing, folder, reference, title=title, scores=merged_scores,
         bootstrap=bootstrap,
@@ -164,10 +188,13 @@ def write_seed_summary(dataset_dir: Path) -> dict[str, Path]:
 
 
 def _seed_boards(dataset_dir: Path) -> list[tuple[int, Path]]:
+    """(seed, leaderboard) of every seed published: seed 0 is the dataset folder itself."""
     out = []
     for sub in sorted((dataset_dir / "seeds").glob("seed*")):
         if sub.name[4:].isdigit() and (sub / "leaderboard.csv").is_file():
             out.append((int(sub.name[4:]), sub / "leaderboard.csv"))
+    if (dataset_dir / "leaderboard.csv").is_file():  # seeds/seed0 only in the old layout
+        out = [(0, dataset_dir / "leaderboard.csv")] + [(s, p) for s, p in out if s != 0]
     return sorted(out)
 
 
@@ -179,9 +206,9 @@ def write_index(results: Path) -> dict[str, Path]:
         folder = board_file.parent
         rel = folder.relative_to(results)
         board = pd.read_csv(board_file)
-        rows_file = folder / ROWS_FILE
+        rows_file = find_table(folder, ROWS_FILE)
         runs, updated = "", ""
-        if rows_file.is_file():
+        if rows_file is not None:
             rows = pd.read_csv(rows_file, usecols=lambda c: c in ("run_id", "timestamp"))
             runs = ", ".join(sorted(rows["run_id"].dropna().astype(str).unique()))
             updated = str(rows["timestamp"].dropna().max()) if "timestamp" in rows else ""

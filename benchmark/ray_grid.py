@@ -7,7 +7,8 @@ Ray does the scheduling, placement and retries; this module only says what the t
   (``state_dict`` / joblib). The fitted detector never travels through Ray's object store.
 * **Score**: as soon as a fit is done, its conditions are split into chunks (about one per
   cluster CPU) and each chunk is one task: it reloads the fit from the work folder
-  (``fit_or_load(load_only=True)``) and runs :func:`benchmark.cells.score_cell` per condition.
+  (``fit_or_load(load_only=True)``), recomputes the detector's view of the dataset (images
+  below its minimum side left out) and runs :func:`benchmark.cells.score_cell` per condition.
   Fit and score tasks ask for ``--task-cpus`` CPUs, and one GPU when the run's device is CUDA
   (``--device cuda``, or ``auto`` on a cluster with GPUs) and the detector is deep or its
   metadata says ``needs_gpu``; classical detectors never hold a GPU.
@@ -50,6 +51,7 @@ from benchmark.harness import (
     RunConfig,
     build_detector,
     fit_or_load,
+    for_detector,
 )
 from benchmark.results import RowBuffer, RowWriter
 
@@ -133,33 +135,38 @@ def _enter(job: _Job, name: str) -> None:
         DETECTORS.add(job.entries[name])
 
 
-def _loaded(job: _Job, name: str, dataset: Dataset) -> Any:
+def _loaded(job: _Job, name: str, dataset: Dataset) -> tuple[Any, Dataset]:
+    """The fit the fit task saved, and the detector's view of the dataset (recomputed)."""
     det = build_detector(name, job.cfg)
-    return fit_or_load(det, dataset, job.wdir / "detectors" / name, job.cfg, load_only=True)[0]
+    view, _, data_key = for_detector(det, name, dataset, lambda _: None)
+    folder = job.wdir / "detectors" / name
+    return fit_or_load(det, view, folder, job.cfg, data_key, load_only=True)[0], view
 
 
 def _fit_task(job: _Job, name: str, dataset: Dataset, conditions: list) -> tuple:
     _enter(job, name)
-    rows, notes = RowBuffer(), []
-    _, fitted = cells.fit_cell(name, dataset, job.cfg, job.wdir, conditions, rows, notes.append)
-    return fitted, rows, notes
+    rows, notes, says = RowBuffer(), [], []
+    args = (name, dataset, job.cfg, job.wdir, conditions, rows, notes.append, says.append)
+    fitted = cells.fit_cell(*args)[2]
+    return fitted, rows, notes, says
 
 
 def _score_task(job: _Job, fitted: cells.Fitted, dataset: Dataset, chunk: list, last: bool):
     _enter(job, fitted.name)
     rows, notes = RowBuffer(), []
-    det = _loaded(job, fitted.name, dataset)
+    det, view = _loaded(job, fitted.name, dataset)
     for cond in chunk:
-        cells.score_cell(det, cond, fitted, dataset, job.cfg, job.wdir, rows, notes.append)
+        args = (det, cond, fitted, view, dataset, job.cfg, job.wdir, rows, notes.append)
+        cells.score_cell(*args)
     if last and fitted.retrieval:
-        cells.retrieval_cell(det, fitted, dataset, rows)
+        cells.retrieval_cell(det, fitted, view, rows)
     return rows, notes
 
 
 def _timing_task(job: _Job, fitted: cells.Fitted, dataset: Dataset) -> tuple:
     _enter(job, fitted.name)
     rows, notes = RowBuffer(), []
-    det = _loaded(job, fitted.name, dataset)
+    det = _loaded(job, fitted.name, dataset)[0]
     timing = cells.timing_cell(det, fitted, dataset, job.cfg, job.wdir, rows, notes.append)
     return timing, rows, notes
 
@@ -197,7 +204,7 @@ def run_grid(
     fits: dict[str, cells.Fitted] = {}
     parts: dict[str, list[RowBuffer | None]] = {n: [None] for n in names}
     for name in names:
-        progress.message(f"{name}: fitting on {len(dataset.train)} images (Ray task)")
+        progress.message(f"{name}: fit task submitted")
         task = fit.options(**opts(name, cfg.task_cpus)).remote(job, name, data, conditions)
         pending[task] = (name, 0, [])
     done = 0
@@ -206,7 +213,9 @@ def run_grid(
             [task], _ = ray.wait(list(pending), num_returns=1)
             name, index, todo = pending.pop(task)
             if not todo:  # a fit finished: its scoring chunks go out now
-                fits[name], parts[name][0], notes = _get(ray, task, name, dataset, cfg)
+                fits[name], parts[name][0], notes, says = _get(ray, task, name, dataset, cfg)
+                for text in says:
+                    progress.message(text)
                 conds = fits[name].conditions
                 size = max(1, math.ceil(len(conds) / cpus))  # about one chunk per cluster CPU
                 for i in range(0, len(conds), size):
@@ -256,7 +265,12 @@ def _get(ray: Any, task: Any, name: str, dataset: Dataset, cfg: RunConfig,
         rows = RowBuffer()
         if fitted is None:
             base = cells.fit_base(name, dataset, cfg)
-            return cells.Fitted(name, cells.failed(name, lost, rows, base, "fit"), base), rows, []
+            return (
+                cells.Fitted(name, cells.failed(name, lost, rows, base, "fit"), base),
+                rows,
+                [],
+                [],
+            )
         keys = ["timing"] if todo == ["timing"] else [c.key for c in todo or []]
         for key in keys:
             stage = key if key == "timing" else f"condition {key}"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
+from benchmark.data.checks import MIN_SIDE
 from benchmark.protocol import DetectorMeta
 
 log = logging.getLogger(__name__)
@@ -107,14 +108,19 @@ def register_detector(
     normalisation: str,
     needs_gpu: bool = False,
     needs_files: bool = False,
+    min_side: int = MIN_SIDE,
     name: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a factory ``fn(**overrides) -> detector`` under ``name`` (default: its name)."""
+    """Register a factory ``fn(**overrides) -> detector`` under ``name`` (default: its name).
+
+    ``min_side`` is the smallest shorter side (px) of a stored image the detector can use
+    (``DetectorMeta.min_side``; default ``MIN_SIDE``, the loader's own floor).
+    """
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         entry_name = name or fn.__name__
         meta = DetectorMeta(
-            entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files
+            entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files, min_side
         )
         doc = (fn.__doc__ or "").strip().splitlines()
         DETECTORS.add(Entry(entry_name, fn, meta, fn.__module__, doc[0] if doc else ""))

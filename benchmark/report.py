@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.results import atomic_write_csv, atomic_write_text
+from benchmark.results import atomic_write_csv, atomic_write_text, read_rows, write_table
 
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
@@ -63,6 +63,10 @@ def leaderboard(
     out = out.join(overall[[m for m in LEADER_METRICS if m in overall.columns]])
     if "roc_auc" not in out:  # every detector failed: the table still has its columns
         out["roc_auc"] = np.nan
+    # test images each detector was scored on: fewer where some were below its minimum size
+    scored = clean[(clean["subset"] == "all") & (clean["metric"] == "roc_auc")]
+    n_test = scored.groupby(keys)["n"].last() if "n" in scored else pd.Series(dtype=float)
+    out["n"] = pd.to_numeric(n_test, errors="coerce").reindex(out.index).round().astype("Int64")
     fam = clean[
         (clean["subset"] != "all")
         & (clean["subset"] != "retrieval")
@@ -227,6 +231,9 @@ def write_tables(
 ) -> dict[str, Path]:
     """Write leaderboard.{csv,md}, robustness.csv, resolution.csv, timing.csv atomically.
 
+    ``robustness.csv`` and ``resolution.csv`` become ``.csv.gz`` past
+    ``results.GZIP_ABOVE_BYTES`` (``results.write_table``).
+
     Then the figures of these tables (``figures/``) and the folder's ``report.html``.
     """
     results_dir = Path(results_dir)
@@ -236,9 +243,9 @@ def write_tables(
     summary = robustness_summary(robust, reference)
     paths = {
         "leaderboard": atomic_write_csv(results_dir / "leaderboard.csv", board),
-        "robustness": atomic_write_csv(results_dir / "robustness.csv", robust),
+        "robustness": write_table(results_dir / "robustness.csv", robust),  # .gz when large
         "robustness_summary": atomic_write_csv(results_dir / "robustness_summary.csv", summary),
-        "resolution": atomic_write_csv(results_dir / "resolution.csv", resol),
+        "resolution": write_table(results_dir / "resolution.csv", resol),
         "timing": atomic_write_csv(results_dir / "timing.csv", timing),
     }
     from benchmark.tuning import markdown_section
@@ -263,17 +270,28 @@ def _nanmean(values: list[float]) -> float:
     return float(arr[~np.isnan(arr)].mean()) if (~np.isnan(arr)).any() else float("nan")
 
 
+#: Leaderboard columns that tell fits of one detector apart (value when a table lacks it).
+SEED_KEYS = {"tuning": "default", "train_aug": "none"}
+
+
 def seed_summary(boards: list[pd.DataFrame]) -> pd.DataFrame:
     """Mean, sd, min and max over seeds of each detector × dataset's test metrics.
 
-    ``boards`` are ``leaderboard`` tables with a ``seed`` column. ``n_seeds`` counts the seeds
-    with a score; a failed seed is left out of the statistics and counted in ``failed_seeds``.
+    ``boards`` are ``leaderboard`` tables with a ``seed`` column. Fits that differ in
+    ``SEED_KEYS`` (tuned vs default, training augmentation) are summarised apart. ``n_seeds``
+    counts the seeds with a score; a failed seed is left out of the statistics and counted in
+    ``failed_seeds``.
     """
     both = pd.concat(boards, ignore_index=True)
     metrics = [m for m in SEED_METRICS if m in both] + sorted(
         c for c in both.columns if c.startswith("auc_")
     )
-    groups = both.groupby(["detector", "dataset"], sort=False)
+    keys = ["detector", "dataset", *SEED_KEYS.keys() & set(both.columns)]
+    keys = sorted(keys, key=["detector", "dataset", *SEED_KEYS].index)
+    for key, absent in SEED_KEYS.items():  # tuned and default fits are never pooled
+        if key in both:
+            both[key] = both[key].fillna(absent)
+    groups = both.groupby(keys, sort=False)
     stats = groups[metrics].agg(["mean", "std", "min", "max"])
     stats.columns = [f"{m}_{stat}" for m, stat in stats.columns]
     out = pd.DataFrame(
@@ -290,7 +308,8 @@ def seed_summary(boards: list[pd.DataFrame]) -> pd.DataFrame:
 def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Path]:
     """``leaderboard_seeds.csv`` and a ``.md`` with mean ± sd (min–max) per metric."""
     results_dir = Path(results_dir)
-    view = summary[["detector", "dataset", "n_seeds", "failed_seeds"]].copy()
+    keys = [k for k in ("detector", "dataset", *SEED_KEYS) if k in summary]
+    view = summary[[*keys, "n_seeds", "failed_seeds"]].copy()
     for m in [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]:
         view[m] = [
             "" if pd.isna(mu) else f"{mu:.3f} ± {sd:.3f} ({lo:.3f}–{hi:.3f})"
@@ -302,9 +321,10 @@ def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Pa
     text = "\n".join(
         [
             "# fakebench leaderboard over seeds\n",
-            f"Seeds {summary['seeds'].iloc[0] if len(summary) else ''}: each seed re-draws the "
-            "dataset split (and, for the default dataset, its images) and re-initialises the "
-            "detectors. Test split, mean ± sample sd (min–max); per-seed tables in seed<N>/.\n",
+            f"Seeds {_all_seeds(summary)}: each seed re-draws the dataset split (and, for the "
+            "default dataset, its images) and re-initialises the detectors. Test split, mean ± "
+            "sample sd (min–max); `n_seeds` says how many seeds a row has. Seed 0's tables are "
+            "the dataset's own folder (`../`), the others' `seed<N>/`.\n",
             _md(view),
         ]
     )
@@ -312,6 +332,11 @@ def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Pa
         "seeds": atomic_write_csv(results_dir / "leaderboard_seeds.csv", summary),
         "seeds_markdown": atomic_write_text(results_dir / "leaderboard_seeds.md", text),
     }
+
+
+def _all_seeds(summary: pd.DataFrame) -> str:
+    seeds = {int(x) for cell in summary.get("seeds", []) for x in str(cell).split(",") if x}
+    return ", ".join(map(str, sorted(seeds)))
 
 
 def _md(frame: pd.DataFrame) -> str:
@@ -346,6 +371,7 @@ def markdown(
             "dataset",
             "tuning",
             "status",
+            "n",
             "rank",
             "roc_auc",
             "roc_auc_lo",
@@ -367,7 +393,8 @@ def markdown(
     fam_cols = ["detector"] + [c for c in board.columns if c.startswith("auc_")]
     parts = [
         f"# fakebench leaderboard{': ' + title if title else ''}\n",
-        "Test split, scored once; threshold-tuned columns use a threshold chosen on validation.\n",
+        "Test split, scored once; threshold-tuned columns use a threshold chosen on validation. "
+        "`n`: test images scored (fewer where some were below a detector's minimum size).\n",
         "## Overall\n",
         _md(board[cols]),
         "## ROC-AUC per manipulation family (all reals vs that family's fakes)\n",
@@ -413,14 +440,10 @@ def markdown(
     return "\n".join(parts)
 
 
-def load_rows(path: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        path,
-        dtype={"error": str, "subset": str, "condition": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
-
-
 def frame_from(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
+
+
+def load_rows(path: Path) -> pd.DataFrame:
+    """The wide rows of a ``rows.csv[.gz]`` or a folder: ``results.read_rows`` (the one reader)."""
+    return read_rows(path)

@@ -6,7 +6,9 @@ reuse it as a headline.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -24,6 +26,8 @@ def run_summary(
     tables: Path | None,
     run_folder: Path | None = None,
     seed_spread: pd.DataFrame | None = None,
+    skipped: list[dict[str, Any]] | None = None,
+    skipped_files: Path | None = None,
 ) -> list[str]:
     """Sentences about one dataset's leaderboard ``board`` (rows of ``report.leaderboard``).
 
@@ -32,6 +36,9 @@ def run_summary(
         tables: folder the tables were written to (None: not written).
         run_folder: the run's work folder (fits, predictions, rows).
         seed_spread: ``leaderboard_seeds.csv`` of this dataset, when one is published.
+        skipped: the run's per-detector skip records (``below_min_size``: images smaller
+            than a detector's minimum side, left out for that detector only).
+        skipped_files: where those records are listed, named in the sentence about them.
     """
     out: list[str] = []
     dataset = ", ".join(sorted(board["dataset"].dropna().astype(str).unique())) or "?"
@@ -50,6 +57,7 @@ def run_summary(
         out.append(f"No detector produced a test score on {dataset}.")
 
     out.append(_seed_sentence(seed_spread))
+    out += _subset_sentences(board, status, skipped or [], skipped_files)
 
     if "pretrained" in board:
         rand = board[board["pretrained"].astype(str).str.startswith("no")]
@@ -83,6 +91,39 @@ def run_summary(
     return out
 
 
+def _subset_sentences(
+    board: pd.DataFrame, status: pd.Series, skipped: list[dict[str, Any]], files: Path | None
+) -> list[str]:
+    """Images each detector left out for its minimum size, and whether test sets differ."""
+    out = []
+    if skipped:
+        per = Counter((d["detector"], d.get("split", "")) for d in skipped)
+        dets = sorted({d["detector"] for d in skipped})
+        parts = [
+            f"{det} {sum(n for (k, _), n in per.items() if k == det)} "
+            f"(train {per[(det, 'train')]}, val {per[(det, 'val')]}, test {per[(det, 'test')]})"
+            for det in dets
+        ]
+        where = f"; each file and both sizes in {files}" if files is not None else ""
+        out.append(
+            "Skipped as below the detector's minimum image size (below_min_size, that detector "
+            f"only; labels unchanged): {', '.join(parts)}{where}."
+        )
+    if "n" in board:
+        scored = board[(status == "ok") & board["n"].notna()]
+        sizes = scored.groupby("n")["detector"].apply(list)
+        if len(sizes) > 1:
+            groups = "; ".join(
+                f"n={int(n)}: {', '.join(map(str, dets))}" for n, dets in sizes.sort_index().items()
+            )
+            out.append(
+                f"Detectors were scored on different test subsets ({groups}): their AUCs are "
+                "not on the same images; p_vs_best compares each with the best on the images "
+                "both scored."
+            )
+    return out
+
+
 def _seed_sentence(spread: pd.DataFrame | None) -> str:
     """How much one seed moves ROC-AUC, from a published seed summary when there is one."""
     col = "roc_auc_std"
@@ -92,12 +133,14 @@ def _seed_sentence(spread: pd.DataFrame | None) -> str:
             "`run --seed 0-2` runs three seeds and reports mean, sd, min and max; until then, "
             "read small gaps between detectors as noise."
         )
-    sd = spread[col].dropna()
+    spread = spread[spread[col].notna()]  # detectors published for one seed only have no sd
+    sd = spread[col]
     lo, hi = spread.get("roc_auc_min"), spread.get("roc_auc_max")
     widest = float((hi - lo).max()) if lo is not None and hi is not None else float("nan")
-    seeds = str(spread["seeds"].iloc[0]) if "seeds" in spread else "?"
+    seeds = sorted({int(x) for cell in spread.get("seeds", []) for x in str(cell).split(",")})
     return (
-        f"One seed moves these numbers: over seeds {seeds} the sd of a detector's ROC-AUC is "
-        f"{sd.min():.3f}–{sd.max():.3f} (median {sd.median():.3f}), and its range up to "
-        f"{widest:.3f}; a gap smaller than that between two detectors is not a ranking."
+        f"One seed moves these numbers: over seeds {', '.join(map(str, seeds)) or '?'} the sd "
+        f"of a detector's ROC-AUC is {sd.min():.3f}–{sd.max():.3f} (median {sd.median():.3f}, "
+        f"{len(sd)} detector fits), and its range up to {widest:.3f}; a gap smaller than that "
+        "between two detectors is not a ranking."
     )

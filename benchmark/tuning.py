@@ -228,7 +228,13 @@ def tune(
 
 
 def tune_in_folder(
-    det: Any, train: Sequence[Sample], val: Sequence[Sample], n: int, seed: int, folder: Path
+    det: Any,
+    train: Sequence[Sample],
+    val: Sequence[Sample],
+    n: int,
+    seed: int,
+    folder: Path,
+    data_key: str = "",
 ) -> tuple[Any, tuple[Any, float] | None, dict[str, Any], Path]:
     """The harness's hook: tune ``det`` (or reuse the cached choice) for ``run --tune N``.
 
@@ -237,7 +243,9 @@ def tune_in_folder(
         fitted on train with its fit seconds, or ``None`` when the choice came from the cache
         (the harness then loads or refits it); the row fields (``tuning``, ``n_configs_tried``,
         ``tuning_seconds``, ``default_val_roc_auc``); and the folder of the tuned fit,
-        ``<folder>@val<N>``, beside the default one so both stay cached.
+        ``<folder>@val<N>``, beside the default one so both stay cached. ``data_key`` (the
+        harness's, non-empty when images below the detector's minimum size were left out of
+        train/val) is part of the cache key, so a choice made on other images is not reused.
     """
     label = tuning_label(n)
     space = search_space(det)
@@ -247,6 +255,7 @@ def tune_in_folder(
     key = hashlib.sha1(
         _key({"params": det.get_params(), "space": space, "n": n, "seed": seed}).encode()
         + f"|fit_version={getattr(det, 'fit_version', None)}".encode()
+        + (f"|data={data_key}".encode() if data_key else b"")
     ).hexdigest()[:12]
     cache = folder / "tuning.json"
     if cache.is_file():

@@ -36,6 +36,7 @@ def test_metadata_schema(name):
     assert isinstance(meta, DetectorMeta) and meta.name == name
     assert meta.family in FAMILIES and meta.paper and meta.normalisation
     assert meta.input_size is None or (isinstance(meta.input_size, int) and meta.input_size > 0)
+    assert isinstance(meta.min_side, int) and meta.min_side >= 1  # shortest usable side, px
     with pytest.raises(dataclasses.FrozenInstanceError):
         meta.name = "x"  # type: ignore[misc]
 

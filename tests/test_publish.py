@@ -150,8 +150,11 @@ def test_report_accepts_a_run_folder_a_rows_file_and_a_results_folder(
     assert (run / "tables" / "leaderboard.md").is_file()
     assert main(["report", str(run / "rows.csv"), "--results", str(tmp_path / "pub")]) == 0
     assert (tmp_path / "pub" / folder_dataset.name / "leaderboard.csv").is_file()
+    board_md = tmp_path / "res" / folder_dataset.name / "leaderboard.md"
+    published = board_md.read_text()
     assert main(["report", str(tmp_path / "res")]) == 0  # a results root: rebuilt in place
     assert (tmp_path / "res" / "index.md").is_file()
+    assert board_md.read_text() == published  # its title (the dataset) included
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "not found" in capsys.readouterr().err
 
@@ -200,14 +203,15 @@ def test_summary_names_random_init_weak_and_failed_rows_and_the_seed_spread(tmp_
             "beats_metadata_baseline": ["yes", "NO", "yes", "", "NO"],
         }
     )
-    spread = pd.DataFrame({"roc_auc_std": [0.02, 0.06], "roc_auc_min": [0.7, 0.6],
-                           "roc_auc_max": [0.8, 0.75], "seeds": ["0,1,2", "0,1,2"]})  # fmt: skip
+    spread = pd.DataFrame({"roc_auc_std": [0.02, 0.06, np.nan], "roc_auc_min": [0.7, 0.6, 0.5],
+                           "roc_auc_max": [0.8, 0.75, 0.5],
+                           "seeds": ["0,1,2", "0,1,2", "0"]})  # fmt: skip
     text = "\n".join(run_summary(board, tables=tmp_path, seed_spread=spread))
     assert "Best on d: good, test ROC-AUC 0.900; next rand 0.700" in text
     assert "random initialisation" in text and "rand" in text and "weights fetch" in text
     assert "metadata-only baseline (ROC-AUC 0.580" in text and "weak, broken" in text
     assert "FAILED: broken: fit: RuntimeError: boom" in text and "traceback" not in text
-    assert "over seeds 0,1,2" in text and "0.020–0.060" in text
+    assert "over seeds 0, 1, 2" in text and "0.020–0.060" in text and "2 detector fits" in text
     assert "not measured" in "\n".join(run_summary(board, tables=None))
 
 
@@ -215,3 +219,11 @@ def test_run_ids_differ_within_one_second():
     from benchmark.results import make_run_id
 
     assert len({make_run_id() for _ in range(5)}) == 5
+
+
+def test_republishing_keeps_n_a_in_published_timing(tmp_path):
+    """A published table's "n/a" is a value: reading it back for an upsert must not blank it."""
+    path = tmp_path / publish.TIMING_FILE
+    path.write_text("detector,device,memory_layout,batch\nfft_spectrum,cpu,n/a,1\n")
+    merged = publish.upsert_timing(publish._read(path), pd.DataFrame())
+    assert merged["memory_layout"].tolist() == ["n/a"]

@@ -125,8 +125,8 @@ def _both(cfg: harness.RunConfig, dataset, tmp_path: Path) -> tuple[pd.DataFrame
         dataclasses.replace(cfg, executor="ray", out=tmp_path / "ray"), dataset
     )
     local_dir, local_out = harness.run(dataclasses.replace(cfg, out=tmp_path / "local"), dataset)
-    assert [(o.name, o.ok, o.error) for o in ray_out] == [
-        (o.name, o.ok, o.error) for o in local_out
+    assert [(o.name, o.ok, o.error, o.skipped) for o in ray_out] == [
+        (o.name, o.ok, o.error, o.skipped) for o in local_out
     ]
     return _rows(tmp_path / "ray"), _rows(tmp_path / "local"), ray_dir, local_dir
 
@@ -172,6 +172,25 @@ def test_detector_that_raises_is_a_failed_row(ray_local, tmp_path, tiny_dataset,
     )
     scored = on_ray[on_ray["detector"] == "zz_fails_jpeg3"]["condition"]
     assert {"clean", "jpeg@1"} <= set(scored)  # the other conditions still ran
+
+
+def test_images_below_a_detector_minimum_are_left_out_alike(ray_local, tmp_path):
+    from benchmark.data import load_folder
+    from tests.test_min_size import SMALL, _small_folder
+
+    dataset = load_folder(_small_folder(tmp_path / "faces"))
+    cfg = harness.RunConfig(
+        detectors=("fft_spectrum", "metadata_baseline"),
+        corruptions=("jpeg",),
+        severities=(1,),
+        timing=False,
+    )
+    on_ray, local, ray_dir, _ = _both(cfg, dataset, tmp_path)  # outcomes' skips compared too
+    pd.testing.assert_frame_equal(on_ray, local)
+    scored = set(
+        _rows(tmp_path / "ray", "scores.csv").query("detector == 'fft_spectrum'").sample_id
+    )
+    assert not scored & {f"test/{name}" for name in SMALL["test"]}  # below its 32 px
 
 
 def test_task_lost_for_good_becomes_failed_rows(

@@ -90,3 +90,31 @@ def test_seed_summary_statistics_and_failed_seeds(tmp_path):
     md = paths["seeds_markdown"].read_text()
     assert "0.800 ± 0.100 (0.700–0.900)" in md and "nan" not in md
     assert pd.read_csv(paths["seeds"])["n_seeds"].tolist() == [3, 2]
+
+
+def test_seed_summary_keeps_tuned_and_default_fits_apart(tmp_path):
+    boards = [
+        pd.concat(
+            [_board(s, auc).assign(tuning="default"), _board(s, auc + 0.1).assign(tuning="val:8")]
+        )  # fmt: skip
+        for s, auc in ((0, 0.6), (1, 0.7))
+    ]
+    summary = report.seed_summary(boards).set_index(["detector", "tuning"])
+    assert summary.loc[("a", "default"), "roc_auc_mean"] == pytest.approx(0.65)
+    assert summary.loc[("a", "val:8"), "roc_auc_mean"] == pytest.approx(0.75)
+    assert summary.loc[("a", "val:8"), "n_seeds"] == 2
+    md = report.write_seed_summary(summary.reset_index(), tmp_path)["seeds_markdown"].read_text()
+    assert "| detector | dataset | tuning |" in md
+
+
+def test_published_seed_summary_counts_seed_zero_from_the_dataset_folder(tmp_path):
+    from benchmark import publish
+
+    folder = tmp_path / "default"
+    (folder / "seeds" / "seed1").mkdir(parents=True)
+    _board(0, 0.8).to_csv(folder / "leaderboard.csv", index=False)
+    _board(1, 0.6).to_csv(folder / "seeds" / "seed1" / "leaderboard.csv", index=False)
+    publish.write_seed_summary(folder)
+    summary = pd.read_csv(folder / "seeds" / "leaderboard_seeds.csv").set_index("detector")
+    assert summary.loc["a", "seeds"] == "0,1"
+    assert summary.loc["a", "roc_auc_mean"] == pytest.approx(0.7)

@@ -6,7 +6,17 @@ names are re-exported here. Layout and dataset modules register themselves
 every module of this package, as it does for detectors.
 """
 
-from benchmark.data.checks import MIN_SIDE, check_file, skip_summary, write_skipped
+from benchmark.data.checks import (
+    ALL_DETECTORS,
+    BELOW_MIN_SIZE,
+    MIN_SIDE,
+    check_file,
+    drop_below_min_side,
+    min_size_summary,
+    read_skipped,
+    skip_summary,
+    write_skipped,
+)
 from benchmark.data.loader import FOLDER_OPTIONS, dataset_options, load_dataset, load_folder
 from benchmark.data.manifest import Record, Scan, build_dataset, find_duplicates, split_samples
 from benchmark.data.samples import (
@@ -21,10 +31,13 @@ from benchmark.data.samples import (
     cache_dir,
     pil_to_rgb,
     read_image,
+    stored_size,
     to_rgb_uint8,
 )
 
 __all__ = [
+    "ALL_DETECTORS",
+    "BELOW_MIN_SIZE",
     "FOLDER_OPTIONS",
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
@@ -41,13 +54,17 @@ __all__ = [
     "cache_dir",
     "check_file",
     "dataset_options",
+    "drop_below_min_side",
     "find_duplicates",
     "load_dataset",
     "load_folder",
+    "min_size_summary",
     "pil_to_rgb",
     "read_image",
+    "read_skipped",
     "skip_summary",
     "split_samples",
+    "stored_size",
     "to_rgb_uint8",
     "write_skipped",
 ]

@@ -7,24 +7,35 @@ dataset root in ``<cache>/checks/`` keyed by (size, mtime), so a re-run checks n
 
 Skip reasons (``Dataset.skipped[i]["reason"]``): ``missing``, ``zero_byte``, ``not_an_image``,
 ``corrupt``, ``decompression_bomb``, ``too_small``, ``outside_root``, ``bad_label``,
-``conflicting_label``, ``no_face``, ``unreadable_video``, ``bad_box``.
+``conflicting_label``, ``no_face``, ``unreadable_video``, ``bad_box``. One more is per detector,
+decided by the harness from the size recorded here: ``below_min_size`` (the image is smaller
+than that detector's ``min_side``; the others still use it).
+
+``skipped.csv`` counts skips per dataset, detector and reason; ``*`` as the detector means
+skipped at load, for every detector (files written before the detector column read that way).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmark.data.samples import MAX_PIXELS, READ_ERRORS, Dataset, cache_dir
+from benchmark.data.samples import MAX_PIXELS, READ_ERRORS, Dataset, cache_dir, stored_size
 
 CHECK_VERSION = 1  # bump when check_file changes what it decides
 # Smaller than this is no image for any detector here (one JPEG block); a run can raise it
 # with the loader's ``min_side`` option, e.g. to a detector's input size.
 MIN_SIDE = 8
+BELOW_MIN_SIZE = "below_min_size"  # smaller than one detector's minimum (the harness skips it)
+ALL_DETECTORS = "*"  # skipped.csv's detector for files skipped at load, for every detector
+SKIPPED_COLUMNS = ["dataset", "detector", "reason", "count"]
 
 
 def skip(file: str | Path, reason: str, detail: str = "") -> dict[str, str]:
@@ -118,30 +129,135 @@ class CheckCache:
         self.dirty = False
 
 
-def write_skipped(dataset: Dataset, folder: str | Path, files: bool = True) -> Path:
-    """Write ``skipped.csv`` (reason, count) and, with ``files``, ``skipped_files.csv``.
+def drop_below_min_side(
+    dataset: Dataset, min_side: int, detector: str
+) -> tuple[Dataset, list[dict[str, str]]]:
+    """``dataset`` without the images whose stored shorter side is below ``min_side`` px.
+
+    Sizes come from the load-time check (or the pixels' shape): nothing is decoded again.
+
+    Returns:
+        The kept view (same name and fingerprint, so every detector's conditions render the
+        same images and per-image scores still pair by id; labels untouched) and one skip
+        record per image left out: reason ``below_min_size``, both sizes in the detail, the
+        detector and the split named. The dataset itself is returned when nothing is left out.
+    """
+    dropped: list[dict[str, str]] = []
+    splits = {}
+    for split, samples in dataset.splits.items():
+        kept = []
+        for s in samples:
+            w, h = stored_size(s)
+            if min(w, h) < min_side:
+                why = f"{w}x{h} px: shorter side {min(w, h)} < {detector}'s minimum {min_side} px"
+                dropped.append(
+                    skip(s.id, BELOW_MIN_SIZE, why) | {"detector": detector, "split": split}
+                )
+            else:
+                kept.append(s)
+        splits[split] = kept
+    if not dropped:
+        return dataset, []
+    return dataclasses.replace(dataset, splits=splits), dropped
+
+
+def skip_count_rows(
+    dataset: Dataset, detector_skips: Iterable[dict[str, str]] = (), detectors: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """``skipped.csv`` rows: load-time skips (detector ``*``), then per detector and reason.
+
+    Every detector in ``detectors`` gets a ``below_min_size`` row, zero included, so "none
+    skipped" is recorded rather than unknown.
+    """
+    rows = [
+        {"dataset": dataset.name, "detector": ALL_DETECTORS, "reason": reason, "count": n}
+        for reason, n in dataset.skip_counts().items()
+    ]
+    counts = Counter((d["detector"], d["reason"]) for d in detector_skips)
+    for det in detectors:
+        counts.setdefault((det, BELOW_MIN_SIZE), 0)
+    rows += [
+        {"dataset": dataset.name, "detector": det, "reason": reason, "count": n}
+        for (det, reason), n in sorted(counts.items())
+    ]
+    return rows
+
+
+def read_skipped(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a ``skipped.csv``; older files without a detector column read as detector ``*``."""
+    with Path(path).open(newline="") as fh:
+        return [
+            {
+                "dataset": r.get("dataset") or "",
+                "detector": r.get("detector") or ALL_DETECTORS,
+                "reason": r["reason"],
+                "count": int(r.get("count") or 0),
+            }
+            for r in csv.DictReader(fh)
+            if r.get("reason")
+        ]
+
+
+def write_skipped(
+    dataset: Dataset,
+    folder: str | Path,
+    files: bool = True,
+    *,
+    detector_skips: Iterable[dict[str, str]] = (),
+    detectors: Iterable[str] = (),
+    merge: bool = False,
+) -> Path:
+    """Write ``skipped.csv`` (dataset, detector, reason, count) and, with ``files``,
+    ``skipped_files.csv`` (file, reason, detail, detector, split).
 
     Both are written (atomically) even when nothing was skipped, so "zero" is recorded rather
     than unknown. Published folders get the counts only: the file list names the user's files.
+
+    Args:
+        dataset: the loaded dataset (its load-time skips are detector ``*``).
+        folder: where to write.
+        files: also write the per-file list.
+        detector_skips: records of :func:`drop_below_min_side` from this run.
+        detectors: the detectors this run evaluated (each gets a row, zero included).
+        merge: keep the rows of an existing ``skipped.csv`` for detectors this run did not
+            evaluate (a published folder is updated per detector, like its tables).
     """
     import io
 
     from benchmark.results import atomic_write_text
 
     folder = Path(folder)
+    detector_skips, detectors = list(detector_skips), list(detectors)
+    rows = skip_count_rows(dataset, detector_skips, detectors)
+    old_file = folder / "skipped.csv"
+    if merge and old_file.is_file():
+        ran = {ALL_DETECTORS, *detectors, *(d["detector"] for d in detector_skips)}
+        kept = [r for r in read_skipped(old_file) if r["detector"] not in ran]
+        rows = sorted(kept + rows, key=lambda r: (r["detector"] != ALL_DETECTORS, r["detector"]))
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["dataset", "reason", "count"])
-    for reason, count in dataset.skip_counts().items():
-        w.writerow([dataset.name, reason, count])
-    path = atomic_write_text(folder / "skipped.csv", buf.getvalue())
+    w = csv.DictWriter(buf, SKIPPED_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    path = atomic_write_text(old_file, buf.getvalue())
     if files:
         buf = io.StringIO()
-        dw = csv.DictWriter(buf, ["file", "reason", "detail"])
+        cols = ["file", "reason", "detail", "detector", "split"]
+        dw = csv.DictWriter(buf, cols, extrasaction="ignore")
         dw.writeheader()
-        dw.writerows(dataset.skipped)
+        dw.writerows({"detector": ALL_DETECTORS} | d for d in dataset.skipped)
+        dw.writerows(detector_skips)
         atomic_write_text(folder / "skipped_files.csv", buf.getvalue())
     return path
+
+
+def min_size_summary(detector: str, min_side: int, dropped: list[dict[str, str]]) -> str:
+    """One line for the run log: how many images a detector's minimum size left out, by split."""
+    by_split = Counter(d["split"] for d in dropped)
+    parts = ", ".join(f"{split} {by_split[split]}" for split in ("train", "val", "test"))
+    return (
+        f"{detector}: {len(dropped)} image(s) below its minimum side of {min_side} px skipped "
+        f"({BELOW_MIN_SIZE}: {parts}); labels unchanged, files in skipped_files.csv"
+    )
 
 
 def skip_summary(dataset: Dataset) -> str:

@@ -67,6 +67,32 @@ class Sample:
         return Sample(self.id, self.label, Path(path), {**self.meta, **meta})
 
 
+def stored_size(sample: Sample) -> tuple[int, int]:
+    """``(width, height)`` of the image as stored, without decoding it when the size is known.
+
+    In-memory pixels give their shape; a file's size comes from the check made at load (the
+    ``width``/``height`` a layout's manifest records in ``meta``), else from its header only.
+    EXIF rotation is not applied: it swaps the sides, the shorter one stays the same.
+    """
+    if sample.pixels is not None:
+        h, w = sample.pixels.shape[:2]
+        return int(w), int(h)
+    w, h = sample.meta.get("width"), sample.meta.get("height")
+    if w and h:
+        return int(w), int(h)
+    if sample.path is None:
+        raise DataError(f"sample {sample.id}: has neither pixels nor a path")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(sample.path) as im:  # reads the header, decodes nothing
+            return im.size
+    except FileNotFoundError:
+        raise DataError(f"{sample.path}: file not found") from None
+    except (*READ_ERRORS, UnidentifiedImageError) as exc:
+        raise DataError(f"{sample.path}: not a readable image ({type(exc).__name__})") from None
+
+
 ImagesLike = Union[Sequence[Sample], Sequence[np.ndarray], np.ndarray]  # noqa: UP007 (runtime alias, py3.10)
 
 

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from benchmark.data import Sample
+from benchmark.data import MIN_SIDE, Sample
 from benchmark.features import cached_features
 from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
@@ -172,6 +172,11 @@ class FFTSpectrum(BaseDetector):
     def _predict_fake(self, samples: list[Sample]) -> np.ndarray:
         return self.model_.predict_proba(self._features(samples))[:, 1]
 
+    def min_image_side(self) -> int:
+        """``n_points // 2`` px: at least ``n_points / 4`` one-pixel radial bins, so the
+        profile is interpolated at most 4x onto the common grid (32 px at the default 64)."""
+        return max(MIN_SIDE, int(self.n_points) // 2)
+
     def n_parameters(self) -> int:
         """Learned numbers: scaler mean/scale plus the linear weights and bias."""
         return 3 * self.n_points + 1
@@ -185,6 +190,7 @@ class FFTSpectrum(BaseDetector):
     paper="Durall et al. 2019; Durall et al. 2020; Leonardi §1.1 (mean Fourier spectra)",
     input_size=None,
     normalisation="grayscale, log-magnitude spectrum standardised",
+    min_side=32,  # n_points (64) / 2: >= 16 radial bins, at most 4x interpolated to 64 points
 )
 def fft_spectrum(**kw):
     """Azimuthal FFT spectrum + logistic regression (Durall et al. 2019)."""
@@ -196,6 +202,7 @@ def fft_spectrum(**kw):
     paper="Durall et al. 2019, Unmasking DeepFakes with simple features",
     input_size=None,
     normalisation="grayscale, log-magnitude spectrum standardised",
+    min_side=32,  # n_points (64) / 2: >= 16 radial bins, at most 4x interpolated to 64 points
 )
 def fft_spectrum_svm(**kw):
     """Azimuthal FFT spectrum + calibrated linear SVM."""

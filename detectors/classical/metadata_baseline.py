@@ -142,6 +142,7 @@ class MetadataBaseline(BaseDetector):
     input_size=None,
     normalisation="none (pixels never read)",
     needs_files=True,
+    min_side=1,  # reads the stored file's header, never its pixels: any size will do
 )
 def metadata_baseline(**kw):
     """Never looks at pixels: JPEG tables, bytes/pixel, size, format, EXIF → logistic regression."""

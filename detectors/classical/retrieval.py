@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmark.data import Sample, as_samples
 from benchmark.features import cached_features
-from benchmark.protocol import BaseDetector
+from benchmark.protocol import DEEP_MIN_SIDE, BaseDetector
 from benchmark.registry import pin_params, register_detector
 
 EPS = 1e-6
@@ -225,6 +225,11 @@ class HarrisRetrieval(RetrievalDetector):
             samples, fn, key, self.n_jobs, name="harris", use_cache=self.use_cache
         )
 
+    def min_image_side(self) -> int:
+        """``4·grid`` px (32 at grid 8): every pooling cell then holds a 4x4 source window,
+        what one Harris response needs (3x3 Sobel derivatives summed over a 2x2 block)."""
+        return 4 * int(self.grid)
+
     def cost_info(self) -> dict[str, object]:
         grid = f"{self.grid}x{self.grid}"
         return {
@@ -374,29 +379,41 @@ _HARRIS = "Harris & Stephens 1988; Govi, Poppi, Marinelli §4 (image retrieval)"
 _RESNET = "He et al. 2016 ResNet-18 (ImageNet); Govi, Poppi, Marinelli §4 (image retrieval)"
 
 
-@register_detector(
-    family="classical", paper=_HARRIS, input_size=None, normalisation="grayscale 299x299"
+@register_detector(  # min_side 32 = 4 px (a Harris window: 3x3 Sobel + 2x2 block) x grid 8
+    family="classical",
+    paper=_HARRIS,
+    input_size=None,
+    normalisation="grayscale 299x299",
+    min_side=32,
 )
 def harris_retrieval_cos(**kw):
     """Harris-response descriptor, cosine k-NN vote (Govi, Poppi, Marinelli §4)."""
     return HarrisRetrieval(**pin_params(kw, metric="cos"))
 
 
-@register_detector(
-    family="classical", paper=_HARRIS, input_size=None, normalisation="grayscale 299x299"
+@register_detector(  # min_side: as harris_retrieval_cos, same grid
+    family="classical",
+    paper=_HARRIS,
+    input_size=None,
+    normalisation="grayscale 299x299",
+    min_side=32,
 )
 def harris_retrieval_l2(**kw):
     """Harris-response descriptor, Euclidean k-NN vote (Govi, Poppi, Marinelli §4)."""
     return HarrisRetrieval(**pin_params(kw, metric="l2"))
 
 
-@register_detector(family="deep", paper=_RESNET, input_size=224, normalisation="imagenet")
+@register_detector(  # min_side: resizes to 224 px; below 16 px it would embed interpolation
+    family="deep", paper=_RESNET, input_size=224, normalisation="imagenet", min_side=DEEP_MIN_SIDE
+)
 def resnet_retrieval_cos(**kw):
     """ResNet-18 embedding, cosine k-NN vote (Govi, Poppi, Marinelli §4)."""
     return ResNetRetrieval(**pin_params(kw, metric="cos"))
 
 
-@register_detector(family="deep", paper=_RESNET, input_size=224, normalisation="imagenet")
+@register_detector(  # min_side: resizes to 224 px; below 16 px it would embed interpolation
+    family="deep", paper=_RESNET, input_size=224, normalisation="imagenet", min_side=DEEP_MIN_SIDE
+)
 def resnet_retrieval_l2(**kw):
     """ResNet-18 embedding, Euclidean k-NN vote (Govi, Poppi, Marinelli §4)."""
     return ResNetRetrieval(**pin_params(kw, metric="l2"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import pin_params, register_detector
 from detectors.classical.retrieval import ResNetRetrieval
 
@@ -67,7 +68,9 @@ class Lite0Retrieval(ResNetRetrieval):
         }
 
 
-@register_detector(family="deep", paper=PAPER, input_size=128, normalisation="[-1,1]")
+@register_detector(  # min_side: resizes to 128 px; below 16 px it would embed interpolation
+    family="deep", paper=PAPER, input_size=128, normalisation="[-1,1]", min_side=DEEP_MIN_SIDE
+)
 def lite0_retrieval_cos(**kw: Any) -> Lite0Retrieval:
     """EfficientNet-Lite0 ImageNet embedding, cosine k-NN vote over the training pool."""
     # 128 px (the default dataset's native size) instead of 224: the CPU budget of run --all

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.data import Sample
+from benchmark.data import MIN_SIDE, Sample
 from benchmark.features import cached_features
 from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
@@ -274,6 +274,12 @@ class SiftBoVW(BaseDetector):
             return self.model_.predict_proba(x)[:, 1]
         return 1.0 / (1.0 + np.exp(-self.model_.decision_function(x)))
 
+    def min_image_side(self) -> int:
+        """``2·working_size/step`` px (32 at the defaults): each ``step``-px interval of the
+        dense grid then spans at least 2 source pixels (at most 4x up-sampling at step 8), so
+        neighbouring descriptors see different pixels, not interpolation between the same ones."""
+        return max(MIN_SIDE, -(-2 * int(self.working_size) // int(self.step)))
+
     # -- cost ------------------------------------------------------------------------------
     def n_parameters(self) -> int:
         """Codebook entries plus the classifier's stored numbers (support vectors or nodes)."""
@@ -330,13 +336,18 @@ class SiftRF(SiftBoVW):
 _PAPER = "Lowe 2004 SIFT; Csurka et al. 2004 bag of visual words; Govi, Poppi, Marinelli §5.2"
 
 
-@register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")
+# min_side 32 = 2 x working size 128 / step 8: every grid step spans >= 2 source pixels
+@register_detector(
+    family="classical", paper=_PAPER, input_size=None, normalisation="grayscale", min_side=32
+)
 def sift_svm(**kw):
     """Dense SIFT bag of words + keypoint statistics → RBF SVM (Govi et al. §5.2)."""
     return SiftSVM(**pin_params(kw, classifier="svm"))
 
 
-@register_detector(family="classical", paper=_PAPER, input_size=None, normalisation="grayscale")
+@register_detector(  # min_side: as sift_svm, same grid
+    family="classical", paper=_PAPER, input_size=None, normalisation="grayscale", min_side=32
+)
 def sift_rf(**kw):
     """Dense SIFT bag of words + keypoint statistics → random forest (Govi et al. §5.2)."""
     return SiftRF(**pin_params(kw, classifier="rf"))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import register_detector
 from detectors.deep.training import PAPER_RECIPES, TorchDetector
 
@@ -116,6 +117,7 @@ class ScratchCNN(TorchDetector):
     paper="Congiu et al. 2025, Deep Learning and Applications, Module I §5 (custom CNN, Table 1)",
     input_size=DEFAULT_INPUT_SIZE,
     normalisation="[0,1]",
+    min_side=DEEP_MIN_SIDE,  # resizes to its input; below 16 px it would learn interpolation
 )
 def scratch_cnn(**kw: object) -> ScratchCNN:
     """Custom 3-block CNN trained from scratch (Congiu et al. 2025 §5, Table 1)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import register_detector
 from detectors.deep.training import PAPER_RECIPES, TorchDetector
 
@@ -89,7 +90,9 @@ class Separable64k(TorchDetector):
         return build_separable64k()
 
 
-@register_detector(family="deep", paper=PAPER, input_size=128, normalisation="[0,1]")
+@register_detector(  # min_side: resizes to 128 px; below 16 px it would learn interpolation
+    family="deep", paper=PAPER, input_size=128, normalisation="[0,1]", min_side=DEEP_MIN_SIDE
+)
 def separable64k(**kw: object) -> Separable64k:
     """64,066-parameter depthwise-separable CNN from scratch (Ohayon 2025 §6)."""
     return Separable64k(**kw)

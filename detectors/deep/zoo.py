@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import pin_params, register_detector
 from detectors.deep.backbones import get_spec
 from detectors.deep.finetune import BackboneDetector
@@ -52,8 +53,13 @@ def _add(name: str, arch: str, paper: str, cpu: dict[str, Any], recipe: dict[str
 
     factory.__name__, factory.__doc__ = name, doc
     size = int(cpu.get("input_size", spec.input_size))
-    register_detector(
-        family="deep", paper=paper, input_size=size, normalisation=spec.normalisation, name=name
+    register_detector(  # min_side: resizes to its input; below 16 px it sees interpolation
+        family="deep",
+        paper=paper,
+        input_size=size,
+        normalisation=spec.normalisation,
+        min_side=DEEP_MIN_SIDE,
+        name=name,
     )(factory)
     PAPER_RECIPES[name] = {"input_size": spec.input_size, "max_train_images": None,
                            "condition_grid": "full", **recipe}  # fmt: skip
