@@ -23,6 +23,7 @@ EPILOG = """examples:
   python -m benchmark run --all --dataset ~/faces --crop-faces        # your data, faces cropped
   python -m benchmark run -d "fft_*" --train-on default --test-on ~/faces   # cross-dataset
   python -m benchmark run -d "fft_*,sift_*" --tune 8                  # tuned on validation
+  python -m benchmark run --all --executor ray --address auto         # on a Ray cluster
   python -m benchmark predict runs/<work-folder> -d fft_spectrum img1.png img2.jpg
   python -m benchmark report results/                 # rebuild tables, figures, index.html
   python -m benchmark datasets check ~/faces          # counts, unreadable files, shortcuts
@@ -126,6 +127,28 @@ def _parser() -> argparse.ArgumentParser:
         default="32,64,128,256,512,1024",
         help="resolution sweep in px ('none' to skip); sizes >= the test images' size are "
         "skipped (degrading never upscales)",
+    )
+    r.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="who runs the grid's cells: 'local' (this process, one after the other) or 'ray' "
+        "(fits, chunks of conditions and timings as Ray tasks; needs pip install "
+        "'fakebench[ray]', and --out and FAKEBENCH_CACHE on storage every node shares)",
+    )
+    r.add_argument(
+        "--address",
+        default=None,
+        help="with --executor ray: the Ray cluster to join (e.g. 10.0.0.1:6379 or 'auto'); "
+        "default: start Ray on this machine (or join RAY_ADDRESS when set)",
+    )
+    r.add_argument(
+        "--task-cpus",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --executor ray: CPUs each fit and scoring task asks for (a timing task asks "
+        "for all of a node's)",
     )
     r.add_argument("--no-timing", action="store_true", help="skip latency/throughput measurement")
     r.add_argument(

@@ -59,6 +59,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seed)
     if args.tune < 0:
         raise ValueError(f"--tune: expected a number of configurations >= 0, got {args.tune}")
+    if args.executor == "ray":
+        from benchmark.ray_grid import require_ray
+
+        require_ray()  # fails fast, before the dataset loads
+        if args.train_on or args.test_on:
+            raise ValueError("--executor ray does not run --train-on/--test-on; use local")
+    elif args.address:
+        raise ValueError("--address is for --executor ray")
+    if args.task_cpus < 1:
+        raise ValueError(f"--task-cpus: expected at least 1, got {args.task_cpus}")
     names = list_detectors() if args.all else list_detectors(args.detectors)
     corruptions = [] if args.corruptions == "none" else parse_corruptions(args.corruptions)
     resolutions = [] if args.resolutions == "none" else parse_resolutions(args.resolutions)
@@ -82,6 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         quick=args.quick,
         tune=args.tune,
         recipe=args.recipe,
+        executor=args.executor,
+        address=args.address,
+        task_cpus=args.task_cpus,
     )
     options = _dataset_options(args.dataset_opt)
     # A smoke test or a re-sized dataset never lands in the published tables by accident.

@@ -39,11 +39,13 @@ class ProgressDisplay(Tracker):
         self.plan: list[tuple[str, int]] = []
         self.done: dict[str, int] = {}
         self.current = ""
+        self.in_order = True
         self._status = ""
 
     # Tracker -----------------------------------------------------------------------------
-    def start(self, plan: list[tuple[str, int]]) -> None:
+    def start(self, plan: list[tuple[str, int]], in_order: bool = True) -> None:
         self.plan = list(plan)
+        self.in_order = in_order
         self.done = {name: 0 for name, _ in plan}
         self.t0 = time.perf_counter()
         total = sum(n for _, n in plan)
@@ -60,8 +62,11 @@ class ProgressDisplay(Tracker):
 
     # display -----------------------------------------------------------------------------
     def _switch(self, detector: str) -> None:
-        """On to ``detector``: cells an earlier detector skipped (it failed) count as done."""
-        if detector == self.current:
+        """On to ``detector``: cells an earlier detector skipped (it failed) count as done.
+
+        Not when detectors run interleaved (Ray): there a switch says nothing about the others.
+        """
+        if detector == self.current or not self.in_order:
             return
         names = [n for n, _ in self.plan]
         if self.current in names and detector in names:

@@ -12,7 +12,9 @@ a work folder keyed by (dataset fingerprint, seed, training mode):
         runs/<run_id>/rows.csv       this invocation's tidy long table
 
 so a re-run adds only missing cells and an interrupted run resumes. A detector that raises
-becomes a row carrying its error; the other detectors still run.
+becomes a row carrying its error; the other detectors still run. The cells themselves (fit,
+score one condition, retrieval, timing) are in ``cells.py``; ``run`` calls them one after the
+other here, or ``ray_grid.py`` runs them as Ray tasks (``--executor ray``).
 
 Before fitting, each detector drops the train/val/test images smaller than its minimum side
 (``detector_min_side``: ``DetectorMeta.min_side`` or the detector's ``min_image_side()``), one
@@ -27,7 +29,6 @@ import hashlib
 import json
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ from benchmark import metrics
 from benchmark.data import Dataset, Sample
 from benchmark.protocol import NotApplicableError, detector_min_side, model_input_size
 from benchmark.results import RowWriter, atomic_write_json, git_sha, make_run_id, package_versions
-from benchmark.scoring import cached_scores, measure_timing, metric_rows, native_size
+from benchmark.scoring import cached_scores, native_size  # noqa: F401 - crossdata's
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,9 @@ class Tracker:
     class only logs, which is what library use and tests get.
     """
 
-    def start(self, plan: list[tuple[str, int]]) -> None:
-        """The run's plan: (detector, number of cells) in order."""
+    def start(self, plan: list[tuple[str, int]], in_order: bool = True) -> None:
+        """The run's plan: (detector, number of cells) in order. ``in_order=False``: cells of
+        several detectors finish interleaved (the Ray executor)."""
         log.info("plan: %s", plan)
 
     def cell(self, detector: str, text: str) -> None:
@@ -90,6 +92,9 @@ class RunConfig:
     quick: bool = False
     tune: int = 0  # > 0: try up to this many configurations per detector on val (tuning.py)
     recipe: str = "cpu"  # "paper": each deep detector's source-report recipe (for a GPU)
+    executor: str = "local"  # "ray": cells as tasks on a Ray cluster (benchmark/ray_grid.py)
+    address: str | None = None  # Ray cluster to join (None: start Ray on this machine)
+    task_cpus: int = 1  # CPUs each Ray fit/score task asks for
 
 
 @dataclass
@@ -178,12 +183,18 @@ def check_enough_left(det: Any, view: Dataset, dropped: list[dict[str, str]]) ->
 
 
 def fit_or_load(
-    det: Any, dataset: Dataset, folder: Path, cfg: RunConfig, data_key: str = ""
+    det: Any,
+    dataset: Dataset,
+    folder: Path,
+    cfg: RunConfig,
+    data_key: str = "",
+    load_only: bool = False,
 ) -> tuple[Any, dict]:
     """Fit on train (val for early stopping/threshold) or reload a fit cached in ``folder``.
 
     ``data_key`` (from :func:`for_detector`) names the train/val subset when images below the
     detector's minimum were left out: a cached fit is reused only on the same subset.
+    ``load_only``: never fit; a missing fit is a ``FileNotFoundError`` (Ray scoring tasks).
     """
     from benchmark.protocol import load_detector
 
@@ -206,6 +217,8 @@ def fit_or_load(
                 info |= _tune_on_val(det, dataset, cfg.threshold_rule)
                 atomic_write_json(info_file, info)
             return det, info
+    if load_only:
+        raise FileNotFoundError(f"{info_file}: no saved fit of {det.meta.name} matching its params")
     if fitted is not None:  # the search's fit of the winner on train is its refit
         det, train_seconds = fitted
     else:
@@ -273,133 +286,24 @@ def evaluate_detector(
     timing_rows: list[dict],
     progress: Progress,
 ) -> DetectorOutcome:
-    """Fit once, then score every condition; failures become error rows."""
-    from benchmark.conditions import render
+    """Fit once, then score every condition; failures become error rows (serial executor)."""
+    from benchmark import cells
 
-    def cell(key: str, text: str) -> None:
+    def note(text: str) -> None:
         progress.cell(name, text)
 
-    base = {"detector": name, "dataset": dataset.name, "split": "test", "train_aug": cfg.train_aug}
-    base["tuning"] = f"val:{cfg.tune}" if cfg.tune else "default"
-    skipped: list[dict[str, str]] = []
-    full = dataset  # sizes for resizing and timing: the same for every detector
-    try:
-        det = build_detector(name, cfg)
-        base["params"] = det.get_params()
-        dataset, skipped, data_key = for_detector(det, name, dataset, progress.message)
-        check_enough_left(det, dataset, skipped)
-        progress.message(f"{name}: fitting on {len(dataset.train)} images")
-        t0 = time.perf_counter()
-        det, info = fit_or_load(det, dataset, wdir / "detectors" / name, cfg, data_key)
-        secs = time.perf_counter() - t0
-        cell("fit", f"fitted in {secs:.1f}s (validation AUC {info['val_roc_auc']:.3f})")
-    except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
-        progress.cell(name, f"FAILED during fit: {type(exc).__name__}: {exc}")
-        outcome = _failed(name, exc, writer, base, "fit")
-        outcome.skipped = skipped
-        return outcome
-    base["pretrained"] = info.get("pretrained", "")
-    base |= {"params": det.get_params(), "tuning": info.get("tuning", "default")}
-    tuned_rows = [
-        ("val" if m.startswith("default_val") else "train", m, info[m], len(dataset.val))
-        for m in ("n_configs_tried", "tuning_seconds", "default_val_roc_auc")
-        if m in info
-    ]
-    for split, metric, value, n in (
-        *tuned_rows,
-        ("train", "train_seconds", info["train_seconds"], len(dataset.train)),
-        ("val", "threshold_tuned", info["threshold"], len(dataset.val)),
-        ("val", "roc_auc", info["val_roc_auc"], len(dataset.val)),
-        ("train", "n_parameters", info["n_parameters"], ""),
-    ):
-        writer.add(
-            **(
-                base
-                | {
-                    "split": split,
-                    "condition": "fit" if split == "train" else "clean",
-                    "metric": metric,
-                    "value": value,
-                    "n": n,
-                }
-            )
-        )
-    agnostic = model_input_size(det) is None
-    if hasattr(det, "select_conditions"):  # e.g. a slow deep detector's lighter grid
-        conditions = det.select_conditions(conditions)
-    for cond in conditions:
-        if cond.mode == "native" and not agnostic:
-            continue
-        try:
-            target = None
-            if cond.kind == "resolution" and cond.mode == "resized":
-                target = model_input_size(det) or native_size(full)
-            samples = render(
-                dataset.test,
-                cond,
-                seed=cfg.seed,
-                dataset_fingerprint=dataset.fingerprint,
-                target_size=target,
-            )
-            t0 = time.perf_counter()
-            cache = wdir / "predictions" / name / info["params_key"] / f"{cond.key}.npz"
-            scores = cached_scores(det, samples, cache)  # keyed by the fit: a refit re-scores
-            cell(cond.key, f"{cond.key} scored in {time.perf_counter() - t0:.1f}s")
-            if cond.kind == "clean":  # per-image scores: curves, intervals, paired tests
-                where = base | {"condition": cond.key}
-                writer.add_scores(where, samples, scores, info["threshold"])
-            metric_rows(
-                writer,
-                base | cond.as_row() | {"condition": cond.key},
-                samples,
-                scores,
-                info["threshold"],
-                by_family=cond.kind == "clean",
-            )
-        except Exception as exc:  # noqa: BLE001
-            cell(cond.key, f"{cond.key} FAILED: {type(exc).__name__}")
-            _failed(name, exc, writer, base | {"condition": cond.key}, f"condition {cond.key}")
-    if hasattr(det, "retrieval_metrics"):
-        try:
-            for metric, value in det.retrieval_metrics(dataset.test).items():
-                writer.add(
-                    **(
-                        base
-                        | {
-                            "condition": "clean",
-                            "subset": "retrieval",
-                            "metric": metric,
-                            "value": value,
-                            "n": len(dataset.test),
-                        }
-                    )
-                )
-        except Exception as exc:  # noqa: BLE001
-            _failed(name, exc, writer, base | {"condition": "retrieval"}, "retrieval metrics")
-    if cfg.timing and not det.meta.needs_files:  # file-reading baselines can't take random input
-        try:
-            t0 = time.perf_counter()
-            timing_rows.extend(measure_timing(det, name, wdir, cfg, info, full))
-            cell("timing", f"timed in {time.perf_counter() - t0:.1f}s")
-        except Exception as exc:  # noqa: BLE001
-            cell("timing", f"timing FAILED: {type(exc).__name__}")
-            _failed(name, exc, writer, base | {"condition": "timing"}, "timing")
-    return DetectorOutcome(name, True, fit_info=info, skipped=skipped)
-
-
-def _failed(
-    name: str, exc: BaseException, writer: RowWriter, base: dict, stage: str
-) -> DetectorOutcome:
-    from benchmark.protocol import NotApplicableError
-
-    if isinstance(exc, NotApplicableError):
-        writer.add(**(base | {"metric": "not_applicable", "error": f"not applicable: {exc}"}))
-        log.info("%s: not applicable (%s)", name, exc)
-        return DetectorOutcome(name, True, error=f"not applicable: {exc}")
-    msg = f"{stage}: {type(exc).__name__}: {exc}"
-    log.error("%s failed during %s\n%s", name, stage, traceback.format_exc())
-    writer.add(**(base | {"metric": "error", "error": msg}))
-    return DetectorOutcome(name, False, error=msg)
+    det, view, fitted = cells.fit_cell(
+        name, dataset, cfg, wdir, conditions, writer, note, progress.message
+    )
+    if det is None:
+        return fitted.outcome
+    for cond in fitted.conditions:
+        cells.score_cell(det, cond, fitted, view, dataset, cfg, wdir, writer, note)
+    if fitted.retrieval:
+        cells.retrieval_cell(det, fitted, view, writer)
+    if fitted.timed:
+        timing_rows.extend(cells.timing_cell(det, fitted, dataset, cfg, wdir, writer, note))
+    return fitted.outcome
 
 
 def plan_cells(name: str, conditions: list[Any], cfg: RunConfig) -> list[str]:
@@ -415,14 +319,22 @@ def plan_cells(name: str, conditions: list[Any], cfg: RunConfig) -> list[str]:
 def run(
     cfg: RunConfig, dataset: Dataset, progress: Progress | None = None
 ) -> tuple[Path, list[DetectorOutcome]]:
-    """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes."""
+    """Run every detector in ``cfg`` on ``dataset``; returns the run folder and outcomes.
+
+    ``cfg.executor`` picks who runs the cells: ``local`` (this process, one after the other)
+    or ``ray`` (tasks on a Ray cluster, :mod:`benchmark.ray_grid`); the rows are the same.
+    """
     from benchmark.conditions import build_conditions
 
     progress = progress or Tracker()
+    device = cfg.device
+    if cfg.executor == "ray":  # joins or starts Ray; the device is the cluster's
+        from benchmark import ray_grid
+
+        cfg, device = ray_grid.connect(cfg)
     wdir = work_dir(cfg, dataset)
     run_id = make_run_id()
     run_dir = wdir / "runs" / run_id
-    device = cfg.device
     if device == "auto":  # record what actually ran, not the request
         import torch
 
@@ -457,14 +369,19 @@ def run(
     conditions = build_conditions(
         list(cfg.corruptions), list(cfg.severities), resolutions, resolution_agnostic=True
     )
-    outcomes: list[DetectorOutcome] = []
-    timing_rows: list[dict] = []
-    progress.start([(name, len(plan_cells(name, conditions, cfg))) for name in cfg.detectors])
-    for name in cfg.detectors:
-        outcomes.append(
-            evaluate_detector(name, dataset, cfg, writer, wdir, conditions, timing_rows, progress)
-        )
-        writer.flush()  # after every detector: nothing computed is lost if the next one crashes
+    plan = [(name, len(plan_cells(name, conditions, cfg))) for name in cfg.detectors]
+    progress.start(plan, in_order=cfg.executor != "ray")
+    if cfg.executor == "ray":
+        outcomes, timing_rows = ray_grid.run_grid(cfg, dataset, conditions, wdir, writer, progress)
+    else:
+        outcomes, timing_rows = [], []
+        for name in cfg.detectors:
+            outcomes.append(
+                evaluate_detector(
+                    name, dataset, cfg, writer, wdir, conditions, timing_rows, progress
+                )
+            )
+            writer.flush()  # after every detector: nothing computed is lost if the next crashes
     atomic_write_json(run_dir / "timing.json", timing_rows)
     writer.flush()
     return run_dir, outcomes

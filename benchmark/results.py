@@ -181,6 +181,45 @@ def sample_group(meta: Mapping[str, Any]) -> str:
     return ""
 
 
+def score_rows(
+    base: Mapping[str, Any], samples: Iterable[Any], scores: Any, threshold: float
+) -> list[dict[str, Any]]:
+    """``scores.csv`` rows of ``samples`` (without the run-wide fields)."""
+    where = {k: v for k, v in base.items() if k in SCORE_FIELDS}
+    return [
+        where
+        | {
+            "sample_id": s.id,
+            "label": int(s.label),
+            "family": str(s.meta.get("family", "fake" if s.label else "real")),
+            "group": sample_group(s.meta),
+            "score": float(score),
+            "threshold": float(threshold),
+        }
+        for s, score in zip(samples, scores, strict=True)
+    ]
+
+
+class RowBuffer:
+    """What a cell adds to a run when it runs away from the run's :class:`RowWriter`.
+
+    Same ``add``/``add_scores`` interface; it keeps plain dicts (picklable, no images), and
+    ``RowWriter.replay`` adds them to the run later, in order (the Ray executor's tasks
+    return one of these).
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.scores: list[dict[str, Any]] = []
+
+    def add(self, **fields: Any) -> None:
+        self.rows.append(fields)
+
+    def add_scores(self, base: Mapping[str, Any], samples: Iterable[Any], scores: Any,
+                   threshold: float) -> None:  # fmt: skip
+        self.scores.extend(score_rows(base, samples, scores, threshold))
+
+
 class RowWriter:
     """Collects rows for one run and flushes the whole table atomically after each detector.
 
@@ -198,20 +237,17 @@ class RowWriter:
     def add_scores(self, base: Mapping[str, Any], samples: Iterable[Any], scores: Any,
                    threshold: float) -> None:  # fmt: skip
         """One ``scores.csv`` row per sample: its label, family, group and fake score."""
-        for s, score in zip(samples, scores, strict=True):
-            self.scores.append(
-                {k: "" for k in SCORE_FIELDS}
-                | {k: v for k, v in self.common.items() if k in SCORE_FIELDS}
-                | {k: v for k, v in base.items() if k in SCORE_FIELDS}
-                | {
-                    "sample_id": s.id,
-                    "label": int(s.label),
-                    "family": str(s.meta.get("family", "fake" if s.label else "real")),
-                    "group": sample_group(s.meta),
-                    "score": float(score),
-                    "threshold": float(threshold),
-                }
-            )
+        self.add_score_rows(score_rows(base, samples, scores, threshold))
+
+    def add_score_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        common = {k: v for k, v in self.common.items() if k in SCORE_FIELDS}
+        self.scores.extend({k: "" for k in SCORE_FIELDS} | common | dict(r) for r in rows)
+
+    def replay(self, buffer: RowBuffer) -> None:
+        """Add the rows and scores a cell recorded elsewhere (a Ray task), in their order."""
+        for row in buffer.rows:
+            self.add(**row)
+        self.add_score_rows(buffer.scores)
 
     def add(self, **fields: Any) -> None:
         row = {k: "" for k in ROW_FIELDS} | self.common | {"timestamp": now_iso()} | fields

@@ -7,6 +7,7 @@ re-exports ``cached_scores``, which ``benchmark.crossdata`` uses too.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ def cached_scores(det: Any, samples: list[Sample], path: Path) -> np.ndarray:
                 return z["scores"]
     scores = det.predict_proba(samples)[:, 1]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # concurrent tasks never collide
     np.savez(tmp, ids=ids, scores=scores)
     tmp.replace(path)
     return scores

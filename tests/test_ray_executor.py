@@ -1,0 +1,241 @@
+"""``run --executor ray``: the serial run's rows bit for bit, retries, failed rows, shared folders.
+
+One local Ray instance (2 CPUs) for the module. The test detectors below are registered in
+this process only; the Ray executor ships their registry entries with its tasks, and this
+module is pickled by value, so Ray's worker processes can build them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import harness, registry
+from benchmark.cli import main
+from benchmark.protocol import BaseDetector
+
+pytestmark = pytest.mark.ray
+
+VARY = ["run_id", "timestamp"]  # differ between any two runs
+TIME_METRICS = ["train_seconds"]  # measures time: not compared
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    import ray
+
+    # "local": a new instance even when a cluster runs on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield ray
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    ray.shutdown()
+
+
+def _rows(folder: Path, name: str = "rows.csv") -> pd.DataFrame:
+    """A run's table as text (what the CSV says, digit for digit), run-specific columns out."""
+    [path] = folder.glob(f"*/runs/*/{name}")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=VARY, errors="ignore")
+    if "metric" in frame:
+        frame = frame[~frame["metric"].isin(TIME_METRICS)]
+    return frame.reset_index(drop=True)
+
+
+def _scores(folder: Path) -> dict[str, np.ndarray]:
+    """Every cached prediction of a work folder, as float64 arrays (bits, not CSV digits)."""
+    out = {}
+    for path in sorted(folder.glob("*/predictions/*/*/*.npz")):
+        with np.load(path) as z:
+            out[str(path.relative_to(folder))] = z["scores"]
+    return out
+
+
+@pytest.mark.slow
+def test_quick_grid_same_rows_and_leaderboard(ray_local, tmp_path):
+    argv = ["run", "-d", "fft_spectrum,sift_svm,metadata_baseline,scratch_cnn", "--quick"]
+    argv += ["--no-timing", "--corruptions", "jpeg", "--severities", "1,3"]
+    argv += ["--set", "sift_svm.working_size=64"]  # its 128 px default costs ~2x the time
+    assert main([*argv, "--out", str(tmp_path / "local")]) == 0
+    assert main([*argv, "--out", str(tmp_path / "ray"), "--executor", "ray"]) == 0
+    local, on_ray = _rows(tmp_path / "local"), _rows(tmp_path / "ray")
+    assert set(local["detector"]) == {
+        "fft_spectrum",
+        "sift_svm",
+        "metadata_baseline",
+        "scratch_cnn",
+    }
+    pd.testing.assert_frame_equal(local, on_ray)  # same rows, same order, same digits
+    pd.testing.assert_frame_equal(_rows(tmp_path / "local", "scores.csv"),
+                                  _rows(tmp_path / "ray", "scores.csv"))  # fmt: skip
+    a, b = _scores(tmp_path / "local"), _scores(tmp_path / "ray")
+    assert a.keys() == b.keys() and len(a) == 4 * 5 - 1  # scratch_cnn: no native resolution
+    assert all(np.array_equal(a[k], b[k]) for k in a)  # bit for bit
+    boards = [
+        _rows(tmp_path / run, "tables/leaderboard.csv").drop(columns=["train_seconds"])
+        for run in ("local", "ray")
+    ]
+    pd.testing.assert_frame_equal(*boards)
+
+
+class CrashOnce(BaseDetector):
+    """Scores by brightness; with ``marker`` set, its worker process dies the first time it
+    scores ``jpeg@3`` (the marker file records that it did)."""
+
+    def __init__(self, seed: int = 0, marker: str = "", fail: str = ""):
+        self.seed, self.marker, self.fail = seed, marker, fail
+
+    def _fit(self, train, val):
+        if self.fail == "fit":
+            raise ValueError("broken on purpose in fit")
+        self.mean_ = float(np.mean([s.load().mean() for s in train]))
+
+    def _predict_fake(self, samples):
+        key = f"{samples[0].meta.get('corruption')}@{samples[0].meta.get('severity')}"
+        if key == "jpeg@3" and self.marker and not os.path.exists(self.marker):
+            Path(self.marker).write_text(str(os.getpid()))
+            os._exit(1)  # the worker dies mid-task, after clean and jpeg@1 were cached
+        if key == self.fail:
+            raise RuntimeError(f"broken on purpose under {key}")
+        if key == "jpeg@3" and self.fail == "exit":
+            os._exit(1)  # every attempt dies
+        return [1 / (1 + np.exp((s.load().mean() - self.mean_) / 10)) for s in samples]
+
+
+@pytest.fixture
+def test_detectors():
+    names = ("zz_crash_once", "zz_fails_fit", "zz_fails_jpeg3")
+    for name in names:
+        registry.register_detector(
+            family="baseline", paper="t", input_size=None, normalisation="none", name=name
+        )(CrashOnce)
+    yield names
+    for name in names:
+        registry.DETECTORS.remove(name)
+
+
+def _both(cfg: harness.RunConfig, dataset, tmp_path: Path) -> tuple[pd.DataFrame, ...]:
+    """The Ray run, then the serial one on a fresh work folder; their rows and outcomes."""
+    ray_dir, ray_out = harness.run(
+        dataclasses.replace(cfg, executor="ray", out=tmp_path / "ray"), dataset
+    )
+    local_dir, local_out = harness.run(dataclasses.replace(cfg, out=tmp_path / "local"), dataset)
+    assert [(o.name, o.ok, o.error, o.skipped) for o in ray_out] == [
+        (o.name, o.ok, o.error, o.skipped) for o in local_out
+    ]
+    return _rows(tmp_path / "ray"), _rows(tmp_path / "local"), ray_dir, local_dir
+
+
+def test_dead_worker_is_retried_nothing_lost_or_duplicated(
+    ray_local, tmp_path, tiny_dataset, test_detectors
+):
+    marker = tmp_path / "crashed-once"
+    cfg = harness.RunConfig(
+        detectors=("zz_crash_once",),
+        corruptions=("jpeg",),
+        severities=(1, 3, 5),
+        resolutions=(16,),
+        timing_batches=(1,),
+        overrides={"zz_crash_once": {"marker": str(marker)}},
+    )
+    on_ray, local, ray_dir, _ = _both(cfg, tiny_dataset, tmp_path)
+    assert marker.is_file()  # the first attempt died in jpeg@3 ...
+    assert int(marker.read_text()) != os.getpid()  # ... in a worker, not in this process
+    pd.testing.assert_frame_equal(on_ray, local)  # ... and the retry lost or added nothing
+    cells = on_ray[on_ray["split"] == "test"]
+    assert not cells.duplicated(["condition", "subset", "metric"]).any()
+    assert {"clean", "jpeg@1", "jpeg@3", "jpeg@5", "res16-native"} <= set(cells["condition"])
+    assert (on_ray["error"] == "").all()
+    timing = pd.read_json(ray_dir / "timing.json")  # the timing task ran too
+    assert set(timing["detector"]) == {"zz_crash_once"} and set(timing["batch"]) == {1}
+
+
+def test_detector_that_raises_is_a_failed_row(ray_local, tmp_path, tiny_dataset, test_detectors):
+    cfg = harness.RunConfig(
+        detectors=("zz_fails_fit", "zz_fails_jpeg3"),
+        corruptions=("jpeg",),
+        severities=(1, 3),
+        timing=False,
+        overrides={"zz_fails_fit": {"fail": "fit"}, "zz_fails_jpeg3": {"fail": "jpeg@3"}},
+    )
+    on_ray, local, _, _ = _both(cfg, tiny_dataset, tmp_path)
+    pd.testing.assert_frame_equal(on_ray, local)
+    errors = on_ray[on_ray["error"] != ""].set_index("detector")["error"]
+    assert errors["zz_fails_fit"] == "fit: ValueError: broken on purpose in fit"
+    assert (
+        errors["zz_fails_jpeg3"] == "condition jpeg@3: RuntimeError: broken on purpose under jpeg@3"
+    )
+    scored = on_ray[on_ray["detector"] == "zz_fails_jpeg3"]["condition"]
+    assert {"clean", "jpeg@1"} <= set(scored)  # the other conditions still ran
+
+
+def test_images_below_a_detector_minimum_are_left_out_alike(ray_local, tmp_path):
+    from benchmark.data import load_folder
+    from tests.test_min_size import SMALL, _small_folder
+
+    dataset = load_folder(_small_folder(tmp_path / "faces"))
+    cfg = harness.RunConfig(
+        detectors=("fft_spectrum", "metadata_baseline"),
+        corruptions=("jpeg",),
+        severities=(1,),
+        timing=False,
+    )
+    on_ray, local, ray_dir, _ = _both(cfg, dataset, tmp_path)  # outcomes' skips compared too
+    pd.testing.assert_frame_equal(on_ray, local)
+    scored = set(
+        _rows(tmp_path / "ray", "scores.csv").query("detector == 'fft_spectrum'").sample_id
+    )
+    assert not scored & {f"test/{name}" for name in SMALL["test"]}  # below its 32 px
+
+
+def test_task_lost_for_good_becomes_failed_rows(
+    ray_local, tmp_path, tiny_dataset, test_detectors, monkeypatch
+):
+    from benchmark import ray_grid
+
+    monkeypatch.setattr(ray_grid, "MAX_RETRIES", 0)  # the first death is the last
+    cfg = harness.RunConfig(
+        detectors=("zz_fails_jpeg3",),
+        corruptions=("jpeg",),
+        severities=(1, 3, 5),
+        timing=False,
+        executor="ray",
+        out=tmp_path,
+        overrides={"zz_fails_jpeg3": {"fail": "exit"}},
+    )
+    run_dir, [outcome] = harness.run(cfg, tiny_dataset)
+    rows = _rows(tmp_path)
+    lost = rows[rows["error"].str.contains("Ray task lost", regex=False)]
+    assert "condition jpeg@3: RuntimeError: Ray task lost: " in lost["error"].iloc[0]
+    assert "jpeg@3" in set(lost["condition"])  # its whole chunk is failed rows ...
+    scored = rows[(rows["error"] == "") & (rows["split"] == "test")]["condition"]
+    assert not set(scored) & set(lost["condition"])  # ... and the other chunk scored
+    assert len(set(scored)) >= 1 and outcome.ok  # as in the serial path: the fit stands
+
+
+def test_task_that_cannot_see_the_run_folder_fails_fast(ray_local, tmp_path):
+    from benchmark import ray_grid
+
+    cfg = harness.RunConfig(detectors=("fft_spectrum",))
+    missing = tmp_path / "not-shared" / ray_grid.SENTINEL
+    job = ray_grid._Job(cfg, tmp_path, str(tmp_path), (str(missing),), {})
+    task = ray_local.remote(ray_grid._enter).remote(job, "fft_spectrum")
+    with pytest.raises(ray_grid.SharedFolderError) as info:  # the run stops, in one line
+        ray_grid._get(ray_local, task, "fft_spectrum", None, cfg)
+    message = str(info.value)
+    assert message.startswith("Ray node ") and "\n" not in message
+    assert f"cannot see {missing}" in message
+
+
+def test_without_ray_installed_fails_fast(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    argv = ["run", "-d", "fft_spectrum", "--quick", "--out", str(tmp_path), "--executor", "ray"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install 'fakebench[ray]'" in err
+    assert not any(tmp_path.iterdir())  # nothing loaded or written
