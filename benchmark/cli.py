@@ -112,7 +112,9 @@ def _parser() -> argparse.ArgumentParser:
         help="where deep detectors train and run (auto: cuda when available); recorded per row",
     )
     r.add_argument(
-        "--quick", action="store_true", help="tiny dataset, 1 epoch, 32 px: a smoke test (seconds per detector; --all: minutes)"
+        "--quick",
+        action="store_true",
+        help="tiny dataset, 1 epoch, 32 px: a smoke test (seconds per detector; --all: minutes)",
     )
     r.add_argument(
         "--corruptions",
