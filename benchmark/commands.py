@@ -76,6 +76,7 @@ def rebuild_report(
 
     import pandas as pd
 
+    from benchmark.data.checks import merge_skipped
     from benchmark.results import ROWS_FILE, RowsError, find_table, read_rows, write_rows
 
     source = Path(source)
@@ -133,4 +134,6 @@ def rebuild_report(
             part, part_timing, target, reference, title=str(dataset), scores=part_scores,
             bootstrap=bootstrap,
         ).values()  # fmt: skip
+        skipped = merge_skipped(folder / "skipped.csv", target, str(dataset))
+        paths += [skipped] if skipped is not None else []
     return paths + list(publish.write_index(results).values())

@@ -227,3 +227,20 @@ def test_republishing_keeps_n_a_in_published_timing(tmp_path):
     path.write_text("detector,device,memory_layout,batch\nfft_spectrum,cpu,n/a,1\n")
     merged = publish.upsert_timing(publish._read(path), pd.DataFrame())
     assert merged["memory_layout"].tolist() == ["n/a"]
+
+
+def test_report_publishing_a_run_folder_merges_its_skip_counts(tmp_path, folder_dataset):
+    from benchmark.data.checks import read_skipped
+
+    argv = _argv(folder_dataset, tmp_path / "runs", tmp_path / "res")
+    assert main(argv) == 0
+    run = next(next((tmp_path / "runs").iterdir()).joinpath("runs").iterdir())
+    pub = tmp_path / "pub" / folder_dataset.name
+    pub.mkdir(parents=True)
+    (pub / "skipped.csv").write_text(
+        f"dataset,detector,reason,count\n{folder_dataset.name},other_detector,below_min_size,3\n"
+    )
+    assert main(["report", str(run), "--results", str(tmp_path / "pub")]) == 0
+    got = {(r["detector"], r["reason"]): r["count"] for r in read_skipped(pub / "skipped.csv")}
+    ran = {(r["detector"], r["reason"]): r["count"] for r in read_skipped(run / "skipped.csv")}
+    assert got == ran | {("other_detector", "below_min_size"): 3}

@@ -198,6 +198,39 @@ def read_skipped(path: str | Path) -> list[dict[str, Any]]:
         ]
 
 
+def merge_skipped(run_file: str | Path, folder: str | Path, dataset: str) -> Path | None:
+    """Fold a run's ``skipped.csv`` counts for ``dataset`` into ``folder/skipped.csv``.
+
+    The run's rows replace the published rows of the detectors it counted (``*`` included)
+    and keep the others, as ``write_skipped(merge=True)`` does at the end of ``run``; used when
+    ``report RUN --results DIR`` publishes a run after the fact. ``None`` when the run folder
+    has no ``skipped.csv`` (older runs).
+    """
+    import io
+
+    from benchmark.results import atomic_write_text
+
+    if not Path(run_file).is_file():
+        return None
+    new = [r for r in read_skipped(run_file) if r["dataset"] in ("", dataset)]
+    new = [r | {"dataset": dataset} for r in new]
+    old_file = Path(folder) / "skipped.csv"
+    ran = {r["detector"] for r in new}
+    kept = (
+        [r for r in read_skipped(old_file) if r["detector"] not in ran]
+        if old_file.is_file()
+        else []
+    )
+    rows = sorted(
+        kept + new, key=lambda r: (r["detector"] != ALL_DETECTORS, r["detector"], r["reason"])
+    )
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, SKIPPED_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return atomic_write_text(old_file, buf.getvalue())
+
+
 def write_skipped(
     dataset: Dataset,
     folder: str | Path,
