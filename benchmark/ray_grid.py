@@ -117,6 +117,9 @@ def _enter(job: _Job, name: str) -> None:
     cpus = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 0))
     if cpus:
         os.environ["OMP_NUM_THREADS"] = str(cpus)  # read when torch is first imported
+        # joblib's n_jobs=-1 (feature extraction, forests, grid searches) = the task's CPUs,
+        # not the node's: joblib reads this at every call
+        os.environ["LOKY_MAX_CPU_COUNT"] = str(cpus)
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(cpus)
     for path in job.sentinels:

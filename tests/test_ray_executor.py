@@ -239,3 +239,20 @@ def test_without_ray_installed_fails_fast(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install 'fakebench[ray]'" in err
     assert not any(tmp_path.iterdir())  # nothing loaded or written
+
+
+def test_a_task_uses_as_many_joblib_workers_as_cpus_it_holds(ray_local, tmp_path):
+    # sift_svm & co. ask joblib for n_jobs=-1: inside a 1-CPU task that must mean 1, not the node
+    from benchmark import ray_grid
+
+    job = ray_grid._Job(harness.RunConfig(detectors=("fft_spectrum",)), tmp_path, str(tmp_path),
+                        (), {})  # fmt: skip
+
+    @ray_local.remote(num_cpus=1)
+    def workers() -> int:
+        import joblib
+
+        ray_grid._enter(job, "fft_spectrum")
+        return joblib.effective_n_jobs(-1)
+
+    assert ray_local.get(workers.remote()) == 1
