@@ -198,6 +198,23 @@ def read_skipped(path: str | Path) -> list[dict[str, Any]]:
         ]
 
 
+def _write_counts(path: Path, rows: list[dict[str, Any]], ran: set[str] | None = None) -> Path:
+    """Write skip-count ``rows`` to ``path``; with ``ran``, keep the rows already there for
+    detectors not in ``ran`` (a published folder is updated per detector, like its tables)."""
+    import io
+
+    from benchmark.results import atomic_write_text
+
+    if ran is not None and path.is_file():
+        kept = [r for r in read_skipped(path) if r["detector"] not in ran]
+        rows = sorted(kept + rows, key=lambda r: (r["detector"] != ALL_DETECTORS, r["detector"]))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, SKIPPED_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
+
+
 def merge_skipped(run_file: str | Path, folder: str | Path, dataset: str) -> Path | None:
     """Fold a run's ``skipped.csv`` counts for ``dataset`` into ``folder/skipped.csv``.
 
@@ -206,29 +223,12 @@ def merge_skipped(run_file: str | Path, folder: str | Path, dataset: str) -> Pat
     ``report RUN --results DIR`` publishes a run after the fact. ``None`` when the run folder
     has no ``skipped.csv`` (older runs).
     """
-    import io
-
-    from benchmark.results import atomic_write_text
-
     if not Path(run_file).is_file():
         return None
-    new = [r for r in read_skipped(run_file) if r["dataset"] in ("", dataset)]
-    new = [r | {"dataset": dataset} for r in new]
-    old_file = Path(folder) / "skipped.csv"
-    ran = {r["detector"] for r in new}
-    kept = (
-        [r for r in read_skipped(old_file) if r["detector"] not in ran]
-        if old_file.is_file()
-        else []
-    )
-    rows = sorted(
-        kept + new, key=lambda r: (r["detector"] != ALL_DETECTORS, r["detector"], r["reason"])
-    )
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, SKIPPED_COLUMNS, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    return atomic_write_text(old_file, buf.getvalue())
+    new = [
+        r | {"dataset": dataset} for r in read_skipped(run_file) if r["dataset"] in ("", dataset)
+    ]
+    return _write_counts(Path(folder) / "skipped.csv", new, {r["detector"] for r in new})
 
 
 def write_skipped(
@@ -262,16 +262,8 @@ def write_skipped(
     folder = Path(folder)
     detector_skips, detectors = list(detector_skips), list(detectors)
     rows = skip_count_rows(dataset, detector_skips, detectors)
-    old_file = folder / "skipped.csv"
-    if merge and old_file.is_file():
-        ran = {ALL_DETECTORS, *detectors, *(d["detector"] for d in detector_skips)}
-        kept = [r for r in read_skipped(old_file) if r["detector"] not in ran]
-        rows = sorted(kept + rows, key=lambda r: (r["detector"] != ALL_DETECTORS, r["detector"]))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, SKIPPED_COLUMNS, extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    path = atomic_write_text(old_file, buf.getvalue())
+    ran = {ALL_DETECTORS, *detectors, *(d["detector"] for d in detector_skips)} if merge else None
+    path = _write_counts(folder / "skipped.csv", rows, ran)
     if files:
         buf = io.StringIO()
         cols = ["file", "reason", "detail", "detector", "split"]
