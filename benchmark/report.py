@@ -321,10 +321,10 @@ def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Pa
     text = "\n".join(
         [
             "# fakebench leaderboard over seeds\n",
-            f"Seeds {_all_seeds(summary)}: each seed re-draws the dataset split (and, for the "
-            "default dataset, its images) and re-initialises the detectors. Test split, mean ± "
-            "sample sd (min–max); `n_seeds` says how many seeds a row has. Seed 0's tables are "
-            "the dataset's own folder (`../`), the others' `seed<N>/`.\n",
+            f"Seeds {', '.join(map(str, seeds_of(summary)))}: each seed re-draws the dataset "
+            "split (and, for the default dataset, its images) and re-initialises the detectors. "
+            "Test split, mean ± sample sd (min–max); `n_seeds` says how many seeds a row has. "
+            "Seed 0's tables are the dataset's own folder (`../`), the others' `seed<N>/`.\n",
             _md(view),
         ]
     )
@@ -334,9 +334,9 @@ def write_seed_summary(summary: pd.DataFrame, results_dir: Path) -> dict[str, Pa
     }
 
 
-def _all_seeds(summary: pd.DataFrame) -> str:
-    seeds = {int(x) for cell in summary.get("seeds", []) for x in str(cell).split(",") if x}
-    return ", ".join(map(str, sorted(seeds)))
+def seeds_of(summary: pd.DataFrame) -> list[int]:
+    """Every seed named in a seed summary's ``seeds`` column (rows may cover different ones)."""
+    return sorted({int(x) for cell in summary.get("seeds", []) for x in str(cell).split(",") if x})
 
 
 def _md(frame: pd.DataFrame) -> str:

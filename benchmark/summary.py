@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.report import SHORTCUT_MARGIN
+from benchmark.report import SHORTCUT_MARGIN, seeds_of
 
 
 def _first_line(text: object, width: int = 160) -> str:
@@ -137,7 +137,7 @@ def _seed_sentence(spread: pd.DataFrame | None) -> str:
     sd = spread[col]
     lo, hi = spread.get("roc_auc_min"), spread.get("roc_auc_max")
     widest = float((hi - lo).max()) if lo is not None and hi is not None else float("nan")
-    seeds = sorted({int(x) for cell in spread.get("seeds", []) for x in str(cell).split(",")})
+    seeds = seeds_of(spread)
     return (
         f"One seed moves these numbers: over seeds {', '.join(map(str, seeds)) or '?'} the sd "
         f"of a detector's ROC-AUC is {sd.min():.3f}–{sd.max():.3f} (median {sd.median():.3f}, "
