@@ -15,6 +15,7 @@ set whose fakes differ from the reals only by one transposed-convolution up-samp
 
     python -m benchmark.durall_check --dataset ../shared/data/yonsei-ps-256
     python -m benchmark.durall_check --upsampling ../shared/data/yonsei-ps-256/real
+    python -m benchmark.durall_check --upsampling DIR --eps 0.002,0.006 --quality 75  # harder
 """
 
 from __future__ import annotations
@@ -91,20 +92,32 @@ def phase_gain(img: np.ndarray, eps: float) -> np.ndarray:
 
 
 def upsampling_dataset(
-    sources: Sequence[Path], size: int = 512, seed: int = 0, n: int | None = None
+    sources: Sequence[Path],
+    size: int = 512,
+    seed: int = 0,
+    n: int | None = None,
+    eps: tuple[float, float] = (0.02, 0.06),
+    quality: int = 90,
 ) -> Dataset:
     """``size``-px images up-sampled 4× from ``size // 4``; fakes carry a checkerboard.
 
     Each source photograph is centre-cropped and area-resized to ``size // 4``, then enlarged
     2× twice with Lanczos-4. Fakes (half of the photographs, chosen by ``seed``) get the
-    checkerboard gain of :func:`phase_gain` (``ε`` drawn in [0.02, 0.06]) after the first
+    checkerboard gain of :func:`phase_gain` (``ε`` drawn uniformly in ``eps``) after the first
     enlargement, as if it had been a transposed convolution; the second enlargement puts the
     peak at a quarter of the final sampling rate (around bin ``size / 4`` of the radial
     profile), as in a generator whose last up-convolution is followed by one more
-    up-sampling. Both classes are then JPEG-encoded at quality 90 alike. Split 65/15/20,
-    stratified.
+    up-sampling. Both classes are then JPEG-encoded at ``quality`` alike. Split 65/15/20,
+    stratified. The defaults make an easy set (every variant scores 1.000 at 512 px); a
+    smaller ``eps`` and a lower ``quality`` make one that tells the spectral variants apart.
     """
     import cv2
+
+    lo, hi = eps
+    if not 0.0 <= lo <= hi < 1.0:
+        raise ValueError(f"eps must be a range 0 <= lo <= hi < 1, got {eps}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
 
     rng = np.random.default_rng(seed)
     paths = sorted(sources)
@@ -122,17 +135,22 @@ def upsampling_dataset(
         ).astype(np.float32)
         mid = cv2.resize(small, (2 * q, 2 * q), interpolation=cv2.INTER_LANCZOS4)
         if fake[i]:
-            mid = phase_gain(mid, float(rng.uniform(0.02, 0.06)))
+            mid = phase_gain(mid, float(rng.uniform(lo, hi)))
         big = cv2.resize(mid, (size, size), interpolation=cv2.INTER_LANCZOS4)
         big = np.clip(np.rint(big), 0, 255).astype(np.uint8)
-        ok, buf = cv2.imencode(".jpg", big[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+        ok, buf = cv2.imencode(".jpg", big[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         big = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
         family = "transposed_conv" if fake[i] else "real"
         samples.append(Sample(f"up{i:05d}", int(fake[i]), None, {"family": family}, big))
     rest, test = split_samples(samples, [s.id for s in samples], 0.2, seed, "upsampling set")
     train, val = split_samples(rest, [s.id for s in rest], 0.15 / 0.8, seed, "upsampling set")
-    fp = hashlib.sha1(json.dumps([str(p) for p in paths] + [size, seed]).encode()).hexdigest()[:16]
-    return Dataset(f"upsampling-{size}px", {"train": train, "val": val, "test": test}, fp)
+    key = [str(p) for p in paths] + [size, seed, lo, hi, quality]
+    fp = hashlib.sha1(json.dumps(key).encode()).hexdigest()[:16]
+    return Dataset(
+        f"upsampling-{size}px-eps{lo:g}-{hi:g}-q{quality}",
+        {"train": train, "val": val, "test": test},
+        fp,
+    )
 
 
 def compare(dataset: Dataset, seed: int = 0, tune_n: int = 8) -> dict[str, Any]:
@@ -178,7 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--upsampling", type=Path, help="folder of source photographs")
     p.add_argument("--size", type=int, default=512, help="side of the up-sampling set")
     p.add_argument("--n", type=int, default=None, help="use at most N source photographs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--eps",
+        default="0.02,0.06",
+        help="range LO,HI of the fakes' checkerboard gain (smaller: a harder set; default "
+        "0.02,0.06)",
+    )
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality both classes are saved at")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and of the fakes")
     p.add_argument("--tune", type=int, default=8, help="configurations for the tuned row")
     args = p.parse_args(argv)
     if args.upsampling is not None:
@@ -186,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         files = [f for f in Path(args.upsampling).rglob("*") if f.suffix.lower() in exts]
         if len(files) < 10:
             raise SystemExit(f"{args.upsampling}: need at least 10 images, found {len(files)}")
-        dataset = upsampling_dataset(files, args.size, args.seed, args.n)
+        try:
+            lo, hi = (float(v) for v in args.eps.split(","))
+        except ValueError:
+            raise SystemExit(f"--eps: expected LO,HI (e.g. 0.005,0.01), got {args.eps!r}") from None
+        dataset = upsampling_dataset(
+            files, args.size, args.seed, args.n, eps=(lo, hi), quality=args.quality
+        )
     else:
         dataset = load_dataset(args.dataset, seed=args.seed)
     print(json.dumps(compare(dataset, args.seed, args.tune), indent=2, default=str))

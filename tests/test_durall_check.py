@@ -32,7 +32,46 @@ def test_cli_on_a_generated_upsampling_set(tmp_path, capsys):
         )
     assert durall_check.main(["--upsampling", str(tmp_path), "--size", "64", "--tune", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["dataset"] == "upsampling-64px"
+    assert out["dataset"] == "upsampling-64px-eps0.02-0.06-q90"
     for key in ("durall2020_reference", "fft_spectrum_interp_before", "fft_spectrum_mean_after",
                 "fft_spectrum_tuned"):  # fmt: skip
         assert 0.0 <= out[key] <= 1.0, key
+
+
+def _photos(folder, n=12, side=40):
+    rng = np.random.default_rng(1)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(
+            folder / f"p{i:02d}.png"
+        )
+    return sorted(folder.glob("*.png"))
+
+
+def test_a_zero_gain_makes_fakes_that_are_the_reals_processed_alike(tmp_path):
+    files = _photos(tmp_path)
+    plain = durall_check.upsampling_dataset(files, size=32, eps=(0.0, 0.0), quality=95)
+    marked = durall_check.upsampling_dataset(files, size=32, eps=(0.05, 0.05), quality=95)
+    by_id = {s.id: s for split in ("train", "val", "test") for s in marked.splits[split]}
+    fakes = reals = 0
+    for split in ("train", "val", "test"):
+        for s in plain.splits[split]:
+            same = np.array_equal(s.pixels, by_id[s.id].pixels)
+            assert same == (s.label == 0), s.id  # only the fakes carry the checkerboard
+            fakes, reals = fakes + s.label, reals + 1 - s.label
+    assert fakes and reals
+    assert plain.fingerprint != marked.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"eps": (0.1, 0.05)}, "eps"), ({"eps": (-0.1, 0.05)}, "eps"), ({"quality": 0}, "quality")],
+)
+def test_upsampling_set_refuses_bad_options(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        durall_check.upsampling_dataset(_photos(tmp_path, 2), size=32, **kwargs)
+
+
+def test_cli_names_a_malformed_eps(tmp_path):
+    _photos(tmp_path)
+    with pytest.raises(SystemExit, match="--eps"):
+        durall_check.main(["--upsampling", str(tmp_path), "--eps", "0.01"])
