@@ -213,7 +213,13 @@ def _parser() -> argparse.ArgumentParser:
         help="parameter override, e.g. --set scratch_cnn.epochs=3 (repeatable)",
     )
 
-    pr = sub.add_parser("predict", help="fake probability of image files with a fitted detector")
+    pr = sub.add_parser(
+        "predict",
+        help="fake probability of image files with a fitted detector",
+        description="Print each image's fake probability and verdict. An image whose shorter "
+        "side is below the detector's minimum is named and not scored (exit status 1), as "
+        "`run` leaves such images out.",
+    )
     pr.add_argument(
         "run_dir", type=Path, help="work folder printed by `run` (runs/<dataset>-<fp>-seed0-none)"
     )

@@ -17,6 +17,7 @@ def _near(name: str, choices: list[str]) -> str:
 def predict(run_dir: Path, detector: str, images: list[Path]) -> int:
     """Print each image's fake probability and verdict from a detector fitted in ``run_dir``."""
     from benchmark.data import as_samples
+    from benchmark.data.samples import stored_size
     from benchmark.protocol import load_detector
 
     run_dir = Path(run_dir)
@@ -39,11 +40,23 @@ def predict(run_dir: Path, detector: str, images: list[Path]) -> int:
         raise FileNotFoundError(f"{', '.join(missing)}: image not found")
     threshold = json.loads(info_file.read_text())["threshold"]
     det = load_detector(info_file.parent)
-    probs = det.predict_proba(as_samples([str(p) for p in images]))[:, 1]
+    samples = as_samples([str(p) for p in images])
+    # the harness leaves such images out of a run (per-detector min_side): predict does too
+    min_side = det.min_image_side()
+    sides = [min(stored_size(s)) for s in samples]
+    usable = [s for s, side in zip(samples, sides, strict=True) if side >= min_side]
+    probs = iter(det.predict_proba(usable)[:, 1] if usable else [])
     print(f"{'image':40} p(fake)  verdict (threshold {threshold:.3f}, tuned on validation)")
-    for path, p in zip(images, probs, strict=True):
+    for path, side in zip(images, sides, strict=True):
+        if side < min_side:
+            print(
+                f"{str(path):40} {'-':>7}  not scored: shorter side {side} px is below "
+                f"{detector}'s minimum of {min_side} px"
+            )
+            continue
+        p = next(probs)
         print(f"{str(path):40} {p:7.3f}  {'FAKE' if p >= threshold else 'real'}")
-    return 0
+    return 0 if len(usable) == len(samples) else 1
 
 
 def _latest_run(work: Path) -> Path:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
 from benchmark.cli import main, parse_seeds
 
@@ -49,6 +51,15 @@ def test_run_quick_end_to_end(tmp_path, capsys, tiny_dataset):
     assert main(["predict", str(work), "-d", "fft_spectrum", str(img)]) == 0
     printed = capsys.readouterr().out
     assert str(img) in printed and ("FAKE" in printed or "real" in printed)
+
+    # an image below the detector's minimum side is named and not scored, as a run leaves it out
+    tiny = tmp_path / "tiny.png"
+    Image.fromarray(np.zeros((8, 12, 3), np.uint8)).save(tiny)
+    assert main(["predict", str(work), "-d", "fft_spectrum", str(img), str(tiny)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(str(img) in line and ("FAKE" in line or "real" in line) for line in lines)
+    [line] = [line for line in lines if str(tiny) in line]
+    assert "not scored" in line and "8 px" in line and "minimum of 32 px" in line
 
 
 def test_failing_detector_becomes_a_row(tmp_path, monkeypatch, tiny_dataset):
