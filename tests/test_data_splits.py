@@ -161,6 +161,24 @@ def test_datasets_command_lists_cards_and_checks_a_folder(tmp_path, capsys):
     assert "WARNING: format alone separates" in out and "metadata-only baseline test AUC" in out
 
 
+def test_datasets_check_counts_images_below_each_detectors_minimum(tmp_path, capsys):
+    from benchmark.cli import main
+    from benchmark.registry import detector_meta, list_detectors
+
+    for i in range(10):  # reals 20 px: below the 32 px of FFT/SIFT/Harris, above the CNNs' 16
+        _img(tmp_path / "real" / f"{i}.png", i, size=20)
+        _img(tmp_path / "fake" / f"{i}.png", 100 + i, size=40)
+    assert main(["datasets", "check", str(tmp_path), "--no-baseline"]) == 0
+    out = capsys.readouterr().out
+    at32 = [n for n in list_detectors() if detector_meta(n).min_side == 32]
+    assert {"fft_spectrum", "sift_svm"} <= set(at32)
+    [line] = [line for line in out.splitlines() if line.strip().startswith("< 32 px")]
+    assert all(n in line for n in at32)
+    counts = dict(part.split() for part in line.split(": ", 1)[1].split(", "))
+    assert sum(int(n) for n in counts.values()) == 10  # every real, no fake
+    assert "< 16 px" not in out
+
+
 @pytest.mark.parametrize("argv", [["datasets", "check"], ["datasets", "check", "/nonexistent"]])
 def test_datasets_check_errors_are_readable(argv, capsys):
     from benchmark.cli import main

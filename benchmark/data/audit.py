@@ -4,7 +4,9 @@ Counts per split and class, skipped files by reason, class balance, exact duplic
 splits; then the shortcut audit: per class, the distribution of image size, file format, JPEG
 quality (IJG estimate from the luma quantisation table) and bytes per pixel, each one's ROC-AUC
 as a lone score, and the metadata-only baseline's test AUC (``metadata_baseline``: a logistic
-regression on file-storage metadata, no pixels). A feature that alone reaches
+regression on file-storage metadata, no pixels). Images below a registered detector's minimum
+side (``min_side``) are counted per split, grouped by that minimum: a run leaves them out of
+that detector's splits only. A feature that alone reaches
 ``SEPARATES`` (AUC >= 0.9 or <= 0.1) gets a warning: a detector can score well by learning it.
 """
 
@@ -63,6 +65,27 @@ def lone_auc(y: np.ndarray, values: np.ndarray) -> float:
     return float(roc_auc_score(y, v))
 
 
+def below_min_side(dataset: Dataset) -> list[dict[str, Any]]:
+    """Per distinct ``min_side`` of the registered detectors that leaves images out: the
+    detectors, and how many images of each split fall below it (their default parameters)."""
+    from benchmark.data.samples import stored_size
+    from benchmark.registry import detector_meta, list_detectors
+
+    sides = {
+        split: np.array([min(stored_size(s)) for s in dataset.splits[split]], dtype=int)
+        for split in SPLITS
+    }
+    by_min: dict[int, list[str]] = {}
+    for name in list_detectors():
+        by_min.setdefault(detector_meta(name).min_side, []).append(name)
+    out = []
+    for min_side, names in sorted(by_min.items()):
+        below = {split: int((v < min_side).sum()) for split, v in sides.items()}
+        if any(below.values()):
+            out.append({"min_side": min_side, "detectors": names, "below": below})
+    return out
+
+
 def audit(dataset: Dataset, baseline: bool = True) -> dict[str, Any]:
     """The check report of ``dataset`` as a dict (see the module docstring)."""
     allsamples = [s for split in SPLITS for s in dataset.splits[split]]
@@ -103,6 +126,7 @@ def audit(dataset: Dataset, baseline: bool = True) -> dict[str, Any]:
         "fake_share": float(y.mean()) if y.size else float("nan"),
         "skipped": dataset.skip_counts(),
         "duplicates_across_splits": len(dataset.duplicates),
+        "below_min_side": below_min_side(dataset),
         "formats": formats,
         "distributions": dists,
         "warnings": warnings,

@@ -94,6 +94,11 @@ def _check(args: argparse.Namespace) -> int:
     )
     for item in ds.skipped[:10]:
         print(f"    {item['file']}: {item['reason']} ({item['detail']})")
+    below = report["below_min_side"]
+    print("images below a detector's minimum side: " + ("none" if not below else ""))
+    for b in below:
+        counts = ", ".join(f"{split} {n}" for split, n in b["below"].items())
+        print(f"  < {b['min_side']} px ({', '.join(b['detectors'])}): {counts}")
     print(f"exact duplicates across splits: {report['duplicates_across_splits']}")
     for dup in ds.duplicates[:5]:
         print(f"    {', '.join(dup['files'][:3])} in {', '.join(dup['splits'])}")
