@@ -63,8 +63,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         from benchmark.ray_grid import require_ray
 
         require_ray()  # fails fast, before the dataset loads
-        if args.train_on or args.test_on:
-            raise ValueError("--executor ray does not run --train-on/--test-on; use local")
     elif args.address:
         raise ValueError("--address is for --executor ray")
     if args.task_cpus < 1:

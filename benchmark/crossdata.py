@@ -6,7 +6,9 @@ set's own), then scored on the test split of every test set and of the training 
 (the in-domain diagonal). The result is a generalisation matrix, training sets as rows and
 test sets as columns, one ROC-AUC per detector, as DeepfakeBench (Yan et al. 2023) and
 CNNDetection (Wang et al. 2020) report cross-dataset results. A detector that fails becomes
-``error`` cells; the other detectors still run. As in a run, images below a detector's minimum
+``error`` cells; the other detectors still run. With ``--executor ray`` each training set x
+detector is one Ray task (:func:`benchmark.ray_grid.run_cross_tasks`) running the same
+:func:`cross_rows`. As in a run, images below a detector's minimum
 size are left out for it (logged; ``n`` counts the test images scored).
 """
 
@@ -49,54 +51,74 @@ def run_cross(
     """
     import pandas as pd
 
+    if cfg.executor == "ray":  # one Ray task per training set x detector, same rows
+        from benchmark.ray_grid import run_cross_tasks
+
+        return pd.DataFrame(run_cross_tasks(cfg, train_sets, test_sets, progress), columns=COLUMNS)
     rows: list[dict[str, Any]] = []
     for train in train_sets:
-        targets = [train] + [t for t in test_sets if t.fingerprint != train.fingerprint]
+        targets = targets_of(train, test_sets)
         for name in cfg.detectors:
-            base = {"detector": name, "train_on": train.name}
-            try:
-                det = harness.build_detector(name, cfg)
-                own, dropped, data_key = harness.for_detector(det, name, train, progress)
-                harness.check_enough_left(det, own, dropped)
-                progress(f"{name}: fitting on {train.name} ({len(own.train)} images)")
-                folder = harness.work_dir(cfg, train) / "detectors" / name
-                det, info = harness.fit_or_load(det, own, folder, cfg, data_key)
-            except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row
-                harness.log.error("%s failed to fit\n%s", name, traceback.format_exc())
-                rows += [
-                    base | {"test_on": t.name, "metric": "error", "error": _msg(exc)}
-                    for t in targets
-                ]
-                continue
-            for test in targets:
-                try:
-                    test, dropped = drop_below_min_side(test, detector_min_side(det), name)
-                    if dropped:
-                        progress(f"{name}: {len(dropped)} {test.name} test image(s) below its "
-                                 f"minimum size skipped")  # fmt: skip
-                    cache = (
-                        harness.work_dir(cfg, train)
-                        / "predictions"
-                        / name
-                        / info["params_key"]
-                        / f"cross-{test.name}-{test.fingerprint[:10]}.npz"
-                    )
-                    scores = harness.cached_scores(det, test.test, cache)
-                    y = np.array([s.label for s in test.test])
-                    for metric, value in metrics.all_metrics(y, scores, info["threshold"]).items():
-                        rows.append(
-                            base
-                            | {"test_on": test.name, "metric": metric, "value": value, "n": len(y)}
-                        )
-                    progress(f"{name}: {train.name} -> {test.name} scored")
-                except Exception as exc:  # noqa: BLE001
-                    harness.log.error(
-                        "%s failed on %s\n%s", name, test.name, traceback.format_exc()
-                    )
-                    rows.append(
-                        base | {"test_on": test.name, "metric": "error", "error": _msg(exc)}
-                    )
+            rows += cross_rows(cfg, train, targets, name, progress)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def targets_of(train: Dataset, test_sets: list[Dataset]) -> list[Dataset]:
+    """The test sets a detector fitted on ``train`` is scored on: ``train`` itself first."""
+    return [train] + [t for t in test_sets if t.fingerprint != train.fingerprint]
+
+
+def error_rows(name: str, train: Dataset, targets: list[Dataset], exc: BaseException) -> list:
+    """One ``error`` row per test set, for a fit (or a whole task) that failed."""
+    base = {"detector": name, "train_on": train.name}
+    return [base | {"test_on": t.name, "metric": "error", "error": _msg(exc)} for t in targets]
+
+
+def cross_rows(
+    cfg: harness.RunConfig,
+    train: Dataset,
+    targets: list[Dataset],
+    name: str,
+    progress: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Detector ``name`` fitted on ``train`` (or its cached fit), scored on every target's test
+    split: the rows of one cell of the matrix's row. Failures become ``error`` rows."""
+    base = {"detector": name, "train_on": train.name}
+    rows: list[dict[str, Any]] = []
+    try:
+        det = harness.build_detector(name, cfg)
+        own, dropped, data_key = harness.for_detector(det, name, train, progress)
+        harness.check_enough_left(det, own, dropped)
+        progress(f"{name}: fitting on {train.name} ({len(own.train)} images)")
+        folder = harness.work_dir(cfg, train) / "detectors" / name
+        det, info = harness.fit_or_load(det, own, folder, cfg, data_key)
+    except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row
+        harness.log.error("%s failed to fit\n%s", name, traceback.format_exc())
+        return error_rows(name, train, targets, exc)
+    for test in targets:
+        try:
+            test, dropped = drop_below_min_side(test, detector_min_side(det), name)
+            if dropped:
+                progress(f"{name}: {len(dropped)} {test.name} test image(s) below its "
+                         f"minimum size skipped")  # fmt: skip
+            cache = (
+                harness.work_dir(cfg, train)
+                / "predictions"
+                / name
+                / info["params_key"]
+                / f"cross-{test.name}-{test.fingerprint[:10]}.npz"
+            )
+            scores = harness.cached_scores(det, test.test, cache)
+            y = np.array([s.label for s in test.test])
+            for metric, value in metrics.all_metrics(y, scores, info["threshold"]).items():
+                rows.append(
+                    base | {"test_on": test.name, "metric": metric, "value": value, "n": len(y)}
+                )
+            progress(f"{name}: {train.name} -> {test.name} scored")
+        except Exception as exc:  # noqa: BLE001
+            harness.log.error("%s failed on %s\n%s", name, test.name, traceback.format_exc())
+            rows.append(base | {"test_on": test.name, "metric": "error", "error": _msg(exc)})
+    return rows
 
 
 def _msg(exc: BaseException) -> str:

@@ -12,6 +12,8 @@ Ray does the scheduling, placement and retries; this module only says what the t
   Fit and score tasks ask for ``--task-cpus`` CPUs, and one GPU when the run's device is CUDA
   (``--device cuda``, or ``auto`` on a cluster with GPUs) and the detector is deep or its
   metadata says ``needs_gpu``; classical detectors never hold a GPU.
+* **Cross-dataset** (``--train-on/--test-on``): one task per training set x detector fits it
+  and scores every test set (:func:`benchmark.crossdata.cross_rows`, as the serial path).
 * **Timing** is measured, not marked as not comparable: after every fit and scoring task has
   finished, one timing task at a time asks for *all* the CPUs of the largest node (and a GPU
   for a CUDA run), so it runs alone there as far as this run is concerned. Other Ray jobs on
@@ -174,6 +176,70 @@ def _timing_task(job: _Job, fitted: cells.Fitted, dataset: Dataset) -> tuple:
     return timing, rows, notes
 
 
+def _cross_task(job: _Job, name: str, train: Dataset, targets: list[Dataset]) -> tuple:
+    from benchmark.crossdata import cross_rows
+
+    _enter(job, name)
+    says: list[str] = []
+    return cross_rows(job.cfg, train, targets, name, says.append), says
+
+
+def _write_sentinels(out: Path) -> list[Path]:
+    """A file in the run's folder and in the cache that every task checks it can see."""
+    sentinels = [out / SENTINEL, cache_dir() / f"{SENTINEL}-{os.getpid()}"]
+    for path in sentinels:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"fakebench run {out.name}\n")
+    return sentinels
+
+
+def _task_options(entry: Any, device: str, num_cpus: float) -> dict[str, Any]:
+    """Ray resources of a task: a GPU for deep (or ``needs_gpu``) detectors on a CUDA run."""
+    gpu = device == "cuda" and (entry.meta.family == "deep" or entry.meta.needs_gpu)
+    return {"num_cpus": num_cpus, "num_gpus": int(gpu), "max_retries": MAX_RETRIES}
+
+
+def run_cross_tasks(
+    cfg: RunConfig, train_sets: list[Dataset], test_sets: list[Dataset], progress: Any
+) -> list[dict[str, Any]]:
+    """``run --train-on/--test-on --executor ray``: one task per training set x detector (fit,
+    then every test set), running :func:`benchmark.crossdata.cross_rows` as the serial path
+    does; the rows come back in the serial order. A task Ray gave up on becomes error rows."""
+    from benchmark.crossdata import error_rows, targets_of
+    from benchmark.registry import DETECTORS
+
+    ray = require_ray()
+    cfg, device = connect(cfg)
+    cfg = dataclasses.replace(cfg, device=device)
+    sentinels = _write_sentinels(Path(cfg.out))
+    entries = {n: DETECTORS.get(n) for n in cfg.detectors}
+    job = _Job(cfg, Path(cfg.out), str(cache_dir()), tuple(map(str, sentinels)), entries)
+    cross = ray.remote(_cross_task)
+    tasks = []
+    for train in train_sets:
+        targets = targets_of(train, test_sets)
+        for name in cfg.detectors:
+            opts = _task_options(entries[name], device, cfg.task_cpus)
+            progress(f"{name}: task submitted (fit on {train.name}, {len(targets)} test set(s))")
+            tasks.append(
+                (name, train, targets, cross.options(**opts).remote(job, name, train, targets))
+            )
+    rows: list[dict[str, Any]] = []
+    try:
+        for name, train, targets, task in tasks:
+            try:
+                got, says = ray.get(task)
+            except Exception as exc:  # noqa: BLE001 - lost for good: its cells are error rows
+                got, says = error_rows(name, train, targets, exc), [f"{name}: task failed: {exc}"]
+            for text in says:
+                progress(text)
+            rows += got
+    finally:
+        for path in sentinels:
+            path.unlink(missing_ok=True)
+    return rows
+
+
 def run_grid(
     cfg: RunConfig,
     dataset: Dataset,
@@ -187,10 +253,7 @@ def run_grid(
     from benchmark.registry import DETECTORS
 
     names = list(cfg.detectors)
-    sentinels = [writer.path.parent / SENTINEL, cache_dir() / f"{SENTINEL}-{os.getpid()}"]
-    for path in sentinels:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"fakebench run {writer.path.parent.name}\n")
+    sentinels = _write_sentinels(writer.path.parent)
     entries = {n: DETECTORS.get(n) for n in names}
     job = _Job(cfg, wdir, str(cache_dir()), tuple(map(str, sentinels)), entries)
     fit, score, timing = (ray.remote(f) for f in (_fit_task, _score_task, _timing_task))
@@ -198,9 +261,7 @@ def run_grid(
     data = ray.put(dataset)
 
     def opts(name: str, num_cpus: float) -> dict[str, Any]:
-        meta = entries[name].meta
-        gpu = device == "cuda" and (meta.family == "deep" or meta.needs_gpu)
-        return {"num_cpus": num_cpus, "num_gpus": int(gpu), "max_retries": MAX_RETRIES}
+        return _task_options(entries[name], device, num_cpus)
 
     # task -> (detector, index of its rows in parts[detector], the cells it runs: [] = the fit)
     pending: dict[Any, tuple[str, int, list]] = {}

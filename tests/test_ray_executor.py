@@ -256,3 +256,30 @@ def test_a_task_uses_as_many_joblib_workers_as_cpus_it_holds(ray_local, tmp_path
         return joblib.effective_n_jobs(-1)
 
     assert ray_local.get(workers.remote()) == 1
+
+
+def test_cross_dataset_on_ray_gives_the_serial_matrix(ray_local, tmp_path, test_detectors):
+    from benchmark.crossdata import run_cross
+    from benchmark.data import load_folder
+    from tests.test_data_splits import _two_sets
+
+    a, b = (load_folder(root) for root in _two_sets(tmp_path))
+    cfg = harness.RunConfig(
+        detectors=("fft_spectrum", "zz_fails_fit", "metadata_baseline"),
+        overrides={"zz_fails_fit": {"fail": "fit"}},
+        timing=False,
+    )
+    frames = [
+        run_cross(dataclasses.replace(cfg, executor=ex, out=tmp_path / ex), [a], [b], print)
+        for ex in ("local", "ray")
+    ]
+    pd.testing.assert_frame_equal(*frames)  # same rows, same order, same digits
+    local = frames[0]
+    assert set(local["test_on"]) == {"setA", "setB"}
+    failed = local[local["detector"] == "zz_fails_fit"]
+    assert (failed["metric"] == "error").all() and len(failed) == 2
+    assert failed["error"].str.contains("broken on purpose in fit").all()
+    ok = local[(local["detector"] == "fft_spectrum") & (local["metric"] == "roc_auc")]
+    assert ok["value"].between(0, 1).all() and len(ok) == 2
+    # the Ray run fitted in its own work folder (not the serial run's cache)
+    assert list((tmp_path / "ray").glob("*/detectors/fft_spectrum/fit.json"))
