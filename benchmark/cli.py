@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 
 from benchmark import weights_cli
-from benchmark.cli_run import cmd_run, parse_seeds  # noqa: F401 - parse_seeds is public API
+from benchmark.cli_run import (  # noqa: F401 - parse_seeds is public API
+    FULL_RESOLUTIONS,
+    cmd_run,
+    parse_seeds,
+)
 
 EPILOG = """examples:
   python -m benchmark list
@@ -125,8 +129,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--severities", default="1,3,5", help="e.g. 1-5 or 1,3,5")
     r.add_argument(
+        "--full-grid",
+        action="store_true",
+        help="the full robustness grid: every corruption at severities 1-5 and the whole "
+        "resolution sweep, the heavy backbones included (they default to one severity per "
+        "corruption); what results/full-grid/ holds. Replaces --corruptions/--severities/"
         "--resolutions",
-        default="32,64,128,256,512,1024",
+    )
+    r.add_argument(
+        "--resolutions",
+        default=FULL_RESOLUTIONS,
         help="resolution sweep in px ('none' to skip); sizes >= the test images' size are "
         "skipped (degrading never upscales)",
     )

@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+#: ``run --resolutions``' default: the whole sweep (sizes >= the images' own are skipped)
+FULL_RESOLUTIONS = "32,64,128,256,512,1024"
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -67,6 +70,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ValueError("--address is for --executor ray")
     if args.task_cpus < 1:
         raise ValueError(f"--task-cpus: expected at least 1, got {args.task_cpus}")
+    if args.full_grid:
+        given = [
+            f"--{opt}"
+            for opt, default in (
+                ("corruptions", "default"),
+                ("severities", "1,3,5"),
+                ("resolutions", FULL_RESOLUTIONS),
+            )  # fmt: skip
+            if getattr(args, opt) != default
+        ]
+        if given:
+            raise ValueError(f"--full-grid sets the grid itself: drop {', '.join(given)}")
+        args.corruptions, args.severities = "all", "1-5"
     names = list_detectors() if args.all else list_detectors(args.detectors)
     corruptions = [] if args.corruptions == "none" else parse_corruptions(args.corruptions)
     resolutions = [] if args.resolutions == "none" else parse_resolutions(args.resolutions)
@@ -93,6 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         executor=args.executor,
         address=args.address,
         task_cpus=args.task_cpus,
+        full_grid=args.full_grid,
     )
     options = _dataset_options(args.dataset_opt)
     # A smoke test or a re-sized dataset never lands in the published tables by accident.

@@ -95,6 +95,7 @@ class RunConfig:
     executor: str = "local"  # "ray": cells as tasks on a Ray cluster (benchmark/ray_grid.py)
     address: str | None = None  # Ray cluster to join (None: start Ray on this machine)
     task_cpus: int = 1  # CPUs each Ray fit/score task asks for
+    full_grid: bool = False  # heavy backbones are scored on every condition too (--full-grid)
 
 
 @dataclass
@@ -131,6 +132,8 @@ def build_detector(name: str, cfg: RunConfig) -> Any:
         "train_aug": cfg.train_aug,
         "allow_random_init": cfg.allow_random_init,
     }
+    if cfg.full_grid:  # a heavy backbone's lighter default grid gives way to the whole one
+        wanted["condition_grid"] = "full"
     if cfg.quick:
         wanted["epochs"] = 1
         if det.meta.input_size is not None:  # resolution-agnostic detectors keep their size

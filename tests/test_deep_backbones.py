@@ -131,6 +131,26 @@ def test_light_condition_grid_keeps_one_severity_per_corruption():
     assert create_detector("resnet18").select_conditions(conds) == conds
 
 
+def test_full_grid_scores_heavy_backbones_on_every_condition(capsys):
+    from benchmark import harness
+    from benchmark.cli import main
+
+    cfg = harness.RunConfig(detectors=("densenet121",), full_grid=True)
+    assert harness.build_detector("densenet121", cfg).condition_grid == "full"
+    assert (
+        harness.build_detector("densenet121", harness.RunConfig(("densenet121",))).condition_grid
+        == "light"
+    )
+    pinned = harness.RunConfig(
+        ("densenet121",), full_grid=True, overrides={"densenet121": {"condition_grid": "light"}}
+    )
+    assert harness.build_detector("densenet121", pinned).condition_grid == "light"  # --set wins
+    assert harness.build_detector("fft_spectrum", cfg).get_params()  # no such parameter: fine
+    # the flag sets the grid itself: a second grid option is an error, not silently ignored
+    assert main(["run", "-d", "fft_spectrum", "--full-grid", "--severities", "1"]) == 2
+    assert "drop --severities" in capsys.readouterr().err
+
+
 def test_recipe_paper_reaches_build_detector():
     from benchmark import harness
 
