@@ -149,6 +149,9 @@ def shortcut_warnings(board: pd.DataFrame) -> list[str]:
 
 def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Long table of one condition kind with the clean value and the difference to it."""
+    if "tuning" in rows:  # a tuned fit's clean value is its own, not the default fit's
+        rows = rows.assign(tuning=rows["tuning"].fillna("default"))
+    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in rows else [])
     vals = _values(rows)
     vals = vals[(vals["split"] == "test") & (vals["subset"].isin(["all"]))]
     part = vals[
@@ -156,10 +159,9 @@ def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
         if kind == "resolution"
         else (vals["corruption"].astype(object).fillna("") != "")
     ]
-    clean = vals[vals["condition"] == "clean"].set_index(["detector", "dataset", "metric"])["value"]
+    clean = vals[vals["condition"] == "clean"].set_index([*keys, "metric"])["value"]
     cols = [
-        "detector",
-        "dataset",
+        *keys,
         "train_aug",
         "condition",
         "corruption",
@@ -171,9 +173,9 @@ def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
         "n",
     ]
     part = part[cols].copy()
+    clean = clean[~clean.index.duplicated()]  # one clean value per fit and metric
     part["clean_value"] = [
-        clean.get((d, ds, m), np.nan)
-        for d, ds, m in zip(part["detector"], part["dataset"], part["metric"], strict=True)
+        clean.get(key, np.nan) for key in part[[*keys, "metric"]].itertuples(index=False)
     ]
     part["diff_from_clean"] = part["value"] - part["clean_value"]
     return part
@@ -186,11 +188,16 @@ def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
     if auc.empty:
         return pd.DataFrame()
     rows = []
+    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in robust else [])
     ref = auc[auc["detector"] == reference]
-    for (det, ds), g in auc.groupby(["detector", "dataset"]):
+    for key, g in auc.groupby(keys):
+        det, ds = key[:2]
         clean_auc = g["clean_value"].iloc[0]
         ces, rces = [], []
         r = ref[ref["dataset"] == ds]
+        if len(keys) == 3:  # the reference fit tuned alike, else its default fit
+            same = r[r["tuning"] == key[2]]
+            r = same if not same.empty else r[r["tuning"] == "default"]
         for corr, gc in g.groupby("corruption"):
             rc = r[r["corruption"] == corr]
             if rc.empty:
@@ -201,15 +208,13 @@ def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
             ref_rel = ((1 - rc["value"]) - (1 - rc["clean_value"].iloc[0])).sum()
             rces.append(rel / ref_rel if ref_rel > 0 else np.nan)
         mean_auc = g["value"].mean()
+        mine = (acc[keys] == pd.Series(dict(zip(keys, key, strict=True)))).all(axis=1)
         rows.append(
             {
-                "detector": det,
-                "dataset": ds,
+                **dict(zip(keys, key, strict=True)),
                 "clean_roc_auc": clean_auc,
                 "mean_roc_auc": mean_auc,
-                "mean_accuracy": acc[(acc["detector"] == det) & (acc["dataset"] == ds)][
-                    "value"
-                ].mean(),
+                "mean_accuracy": acc.loc[mine, "value"].mean(),
                 "relative_auc_drop": (clean_auc - mean_auc) / clean_auc if clean_auc else np.nan,
                 "mCE": _nanmean(ces),
                 "relative_mCE": _nanmean(rces),

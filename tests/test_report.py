@@ -118,3 +118,33 @@ def test_published_seed_summary_counts_seed_zero_from_the_dataset_folder(tmp_pat
     summary = pd.read_csv(folder / "seeds" / "leaderboard_seeds.csv").set_index("detector")
     assert summary.loc["a", "seeds"] == "0,1"
     assert summary.loc["a", "roc_auc_mean"] == pytest.approx(0.7)
+
+
+def test_condition_tables_keep_tuned_and_default_fits_apart(tmp_path):
+    """A tuned fit scored on clean only, beside its default fit scored on jpeg too (what
+    ``run --tune 8 --corruptions none`` publishes next to ``run --all``): each corrupted row's
+    clean value is its own fit's, and the tables are written (this once raised in pandas)."""
+    rows = []
+    for tuning, auc in (("default", 0.8), ("val:8", 0.9)):
+        for r in _rows("fft_spectrum", auc) + _rows("scratch_cnn", auc - 0.1):
+            rows.append(r | {"tuning": tuning})
+    for det, clean in (("fft_spectrum", 0.8), ("scratch_cnn", 0.7)):
+        for sev in (1, 3):
+            rows.append({"detector": det, "dataset": "d", "train_aug": "none", "error": "",
+                         "tuning": "default", "split": "test", "condition": f"jpeg@{sev}",
+                         "corruption": "jpeg", "severity": sev, "subset": "all",
+                         "metric": "roc_auc", "value": clean - 0.1 * sev})  # fmt: skip
+    cols = {"corruption": "", "severity": None, "resolution": None, "mode": "", "n": 10,
+            "params": "{}"}  # fmt: skip
+    frame = _frame(tmp_path, [cols | r for r in rows])
+    robust = report.condition_table(frame, "corruption")
+    assert set(robust["tuning"]) == {"default"} and len(robust) == 4
+    fft = robust[robust["detector"] == "fft_spectrum"]
+    assert fft["clean_value"].tolist() == [0.8, 0.8]  # the default fit's clean AUC, not 0.9
+    assert fft["diff_from_clean"].round(6).tolist() == [-0.1, -0.3]
+    summary = report.robustness_summary(robust, "scratch_cnn").set_index("detector")
+    assert summary.loc["fft_spectrum", "tuning"] == "default"
+    assert summary.loc["fft_spectrum", "mean_roc_auc"] == pytest.approx(0.6)
+    assert summary.loc["scratch_cnn", "mCE"] == pytest.approx(1.0)
+    paths = report.write_tables(frame, pd.DataFrame(), tmp_path / "tables", "scratch_cnn")
+    assert paths["robustness_summary"].is_file()
