@@ -91,10 +91,18 @@ def candidates(det: Any, n: int, seed: int) -> list[dict[str, Any]]:
 class _Shared:
     """Data every candidate shares; sklearn's ``clone`` deep-copies parameters, not this."""
 
-    def __init__(self, build: Callable[..., Any], samples: list[Sample], val: list[Sample]):
+    def __init__(
+        self,
+        build: Callable[..., Any],
+        samples: list[Sample],
+        val: list[Sample],
+        name: str = "",
+        total: int = 0,
+    ):
         self.build = build
         self.samples = samples
         self.val = val
+        self.name, self.total = name, total  # for one progress line per candidate
         self.fitted: dict[str, tuple[Any, float]] = {}
 
     def __deepcopy__(self, memo: dict) -> _Shared:
@@ -118,7 +126,13 @@ def _estimator(shared: _Shared, params: dict[str, Any]) -> Any:
             t0 = time.perf_counter()
             det = self.shared.build(**(self.params or {}))
             det.fit([self.shared.samples[i] for i in np.ravel(x)], self.shared.val)
-            self.shared.fitted[_key(self.params or {})] = (det, time.perf_counter() - t0)
+            seconds = time.perf_counter() - t0
+            self.shared.fitted[_key(self.params or {})] = (det, seconds)
+            # a search can take minutes per candidate (sift_svm's VLAD): say where it is
+            report(
+                f"{self.shared.name}: configuration {len(self.shared.fitted)}/"
+                f"{self.shared.total} {self.params or {}} fitted in {seconds:.1f}s"
+            )
             self.det_, self.classes_ = det, np.array([0, 1])
             return self
 
@@ -182,7 +196,7 @@ def tune(
             return create_detector(name, **(base | params))
 
     cands = candidates(det, n, seed)
-    shared = _Shared(build, train + val, val)
+    shared = _Shared(build, train + val, val, det.meta.name, len(cands))
     x = np.arange(len(train) + len(val)).reshape(-1, 1)
     y = np.array([s.label for s in train + val])
     folds = PredefinedSplit([-1] * len(train) + [0] * len(val))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmark import harness, registry, report, tuning
+from benchmark import harness, progress, registry, report, tuning
 from benchmark.protocol import BaseDetector
 
 LOG: dict[str, list] = {"fit": [], "predicted": []}
@@ -88,7 +88,12 @@ def test_bad_search_space_is_a_clear_error() -> None:
 
 def test_tune_picks_on_validation_and_never_sees_test(toy, tiny_dataset) -> None:
     det = registry.create_detector("zz_toy")
-    result = tuning.tune(det, tiny_dataset.train, tiny_dataset.val, n=4, seed=0)
+    said: list[str] = []
+    with progress.sink(said.append):
+        result = tuning.tune(det, tiny_dataset.train, tiny_dataset.val, n=4, seed=0)
+    steps = [m for m in said if ": configuration " in m]  # one line per candidate fitted
+    assert [m.split()[2] for m in steps] == ["1/4", "2/4", "3/4", "4/4"]
+    assert steps[0].startswith("zz_toy: configuration 1/4 {'direction': 1, 'scale': 10.0}")
     assert result.params["direction"] == -1  # the default ranks backwards on validation
     assert result.n_tried == 4 and result.seconds > 0
     assert result.val_auc > 0.5 > result.default_val_auc
