@@ -106,6 +106,10 @@ def rebuild_report(
                     f"{source}: no rows.csv under it: not a run folder nor a results folder"
                 )
             out = [p for f in folders for p in rebuild_report(f, None, reference, bootstrap)]
+            for dataset_dir in sorted(
+                {f.parent.parent for f in folders if f.parent.name == "seeds"}
+            ):
+                out += publish.write_seed_summary(dataset_dir).values()
             return out + list(publish.write_index(source).values())
     rows_file = find_table(source, ROWS_FILE) if source.is_dir() else source
     folder = rows_file.parent
@@ -149,4 +153,7 @@ def rebuild_report(
         ).values()  # fmt: skip
         skipped = merge_skipped(folder / "skipped.csv", target, str(dataset))
         paths += [skipped] if skipped is not None else []
+        dataset_dir = publish.dataset_folder(results, str(dataset))
+        if (dataset_dir / "seeds").is_dir():  # mean, sd, min, max over seeds: this one too
+            paths += publish.write_seed_summary(dataset_dir).values()
     return paths + list(publish.write_index(results).values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import stat
 
 import numpy as np
@@ -244,3 +245,21 @@ def test_report_publishing_a_run_folder_merges_its_skip_counts(tmp_path, folder_
     got = {(r["detector"], r["reason"]): r["count"] for r in read_skipped(pub / "skipped.csv")}
     ran = {(r["detector"], r["reason"]): r["count"] for r in read_skipped(run / "skipped.csv")}
     assert got == ran | {("other_detector", "below_min_size"): 3}
+
+
+def test_report_publishing_another_seed_refreshes_the_seed_summary(tmp_path, folder_dataset):
+    for seed in ("0", "1"):
+        argv = [*_argv(folder_dataset, tmp_path / "runs", tmp_path / "res"), "--seed", seed]
+        assert main(argv) == 0
+    runs = sorted((tmp_path / "runs").glob("*seed1*/runs/*"))
+    assert len(runs) == 1
+    pub = tmp_path / "pub"
+    shutil.copytree(tmp_path / "res", pub)  # seeds 0 and 1 published, with their summary
+    summary = pub / folder_dataset.name / "seeds" / "leaderboard_seeds.csv"
+    summary.unlink()
+    assert main(["report", str(runs[0]), "--results", str(pub)]) == 0  # republish seed 1
+    got = pd.read_csv(summary)
+    assert got["seeds"].astype(str).tolist() == ["0,1"] and got["n_seeds"].tolist() == [2]
+    summary.unlink()
+    assert main(["report", str(pub)]) == 0  # a results root rebuilt in place: summary too
+    assert pd.read_csv(summary)["n_seeds"].tolist() == [2]
