@@ -39,6 +39,14 @@ def _values(rows: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+def _fit_keys(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``rows`` with an empty ``tuning`` read as "default", and the columns that tell one fit's
+    rows from another's in a table: detector, dataset (and tuning, when rows have it)."""
+    if "tuning" not in rows:
+        return rows, ["detector", "dataset"]
+    return rows.assign(tuning=rows["tuning"].fillna("default")), ["detector", "dataset", "tuning"]
+
+
 def leaderboard(
     rows: pd.DataFrame,
     timing: pd.DataFrame,
@@ -51,11 +59,9 @@ def leaderboard(
     accuracy and EER (``bootstrap`` resamples), paired tests against the best detector and
     tie-aware ranks (``benchmark.stats.leaderboard_statistics``).
     """
-    if "tuning" in rows:  # tuned and default fits of one detector are separate rows
-        rows = rows.assign(tuning=rows["tuning"].fillna("default"))
+    rows, keys = _fit_keys(rows)  # tuned and default fits of one detector are separate rows
     vals = _values(rows)
     clean = vals[(vals["condition"] == "clean") & (vals["split"] == "test")]
-    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in rows else [])
     out = rows[keys + ["train_aug", "pretrained"]].drop_duplicates(keys).set_index(keys)
     overall = clean[clean["subset"] == "all"].pivot_table(
         index=keys, columns="metric", values="value"
@@ -149,9 +155,7 @@ def shortcut_warnings(board: pd.DataFrame) -> list[str]:
 
 def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     """Long table of one condition kind with the clean value and the difference to it."""
-    if "tuning" in rows:  # a tuned fit's clean value is its own, not the default fit's
-        rows = rows.assign(tuning=rows["tuning"].fillna("default"))
-    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in rows else [])
+    rows, keys = _fit_keys(rows)  # a tuned fit's clean value is its own, not the default's
     vals = _values(rows)
     vals = vals[(vals["split"] == "test") & (vals["subset"].isin(["all"]))]
     part = vals[
@@ -188,7 +192,7 @@ def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:
     if auc.empty:
         return pd.DataFrame()
     rows = []
-    keys = ["detector", "dataset"] + (["tuning"] if "tuning" in robust else [])
+    keys = _fit_keys(robust)[1]
     ref = auc[auc["detector"] == reference]
     for key, g in auc.groupby(keys):
         det, ds = key[:2]
