@@ -137,10 +137,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         boards.append(board.assign(seed=seed))
         failed += [(seed, o) for o in outcomes if not o.ok]
     if results is not None and dataset is not None:
-        if len(seeds) > 1 or seeds != [0]:
-            paths = publish.write_seed_summary(publish.dataset_folder(results, dataset.name))
-            if paths:
-                print(f"\nover seeds: {', '.join(str(p) for p in paths.values())}")
+        seeds_dir = publish.dataset_folder(results, dataset.name) / "seeds"
+        if (seeds_dir / "leaderboard_seeds.csv").is_file():  # refreshed by each publish
+            print(f"\nover seeds: {seeds_dir / 'leaderboard_seeds.csv'}")
         publish.write_index(results)
     if len(seeds) > 1:
         from benchmark import report

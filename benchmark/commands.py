@@ -153,7 +153,4 @@ def rebuild_report(
         ).values()  # fmt: skip
         skipped = merge_skipped(folder / "skipped.csv", target, str(dataset))
         paths += [skipped] if skipped is not None else []
-        dataset_dir = publish.dataset_folder(results, str(dataset))
-        if (dataset_dir / "seeds").is_dir():  # mean, sd, min, max over seeds: this one too
-            paths += publish.write_seed_summary(dataset_dir).values()
     return paths + list(publish.write_index(results).values())

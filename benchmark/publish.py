@@ -173,6 +173,10 @@ def publish(
         merged, merged_timing, folder, reference, title=title, scores=merged_scores,
         bootstrap=bootstrap,
     )  # fmt: skip
+    # mean, sd, min, max over seeds: whichever seed this was, once a second one is published
+    dataset_dir = folder.parent.parent if folder.parent.name == "seeds" else folder
+    if (dataset_dir / "seeds").is_dir():
+        paths |= write_seed_summary(dataset_dir)
     return paths
 
 

@@ -263,3 +263,11 @@ def test_report_publishing_another_seed_refreshes_the_seed_summary(tmp_path, fol
     summary.unlink()
     assert main(["report", str(pub)]) == 0  # a results root rebuilt in place: summary too
     assert pd.read_csv(summary)["n_seeds"].tolist() == [2]
+
+
+def test_publishing_seed_0_after_another_seed_refreshes_the_seed_summary(tmp_path, folder_dataset):
+    res = tmp_path / "res"
+    for seed in ("1", "0"):  # seed 0 last: its own publish must bring it into the summary
+        assert main([*_argv(folder_dataset, tmp_path / "runs", res), "--seed", seed]) == 0
+    got = pd.read_csv(res / folder_dataset.name / "seeds" / "leaderboard_seeds.csv")
+    assert got["seeds"].astype(str).tolist() == ["0,1"] and got["n_seeds"].tolist() == [2]
