@@ -9,8 +9,8 @@ resampling, so all images must share one size), standardised, then logistic regr
 its ``C`` chosen by 5-fold cross-validation on the training split. Written independently of
 ``detectors.classical.fft_spectrum`` on purpose: it is the yardstick, not a variant.
 
-``compare`` scores it and ``fft_spectrum`` (old ``np.interp`` sampling, new bin averaging,
-and tuned on validation) on one dataset's test split; ``upsampling_dataset`` builds a 512-px
+``compare`` scores it and ``fft_spectrum`` (old ``np.interp`` sampling, new bin averaging
+over the full circle and up to the corners, and tuned on validation) on one dataset's test split; ``upsampling_dataset`` builds a 512-px
 set whose fakes differ from the reals only by one transposed-convolution up-sampling. Run::
 
     python -m benchmark.durall_check --dataset ../shared/data/yonsei-ps-256
@@ -172,6 +172,7 @@ def compare(dataset: Dataset, seed: int = 0, tune_n: int = 8) -> dict[str, Any]:
     for label, params in (
         ("fft_spectrum_interp_before", {"binning": "interp"}),
         ("fft_spectrum_mean_after", {"binning": "mean"}),
+        ("fft_spectrum_mean_corners", {"binning": "mean", "extent": "corners"}),
     ):
         report(f"{dataset.name}: {label}")
         det = create_detector("fft_spectrum", seed=seed, **params).fit(dataset.train, dataset.val)

@@ -85,16 +85,24 @@ def test_detector_catches_the_artefact(artefact_set: list[Sample]) -> None:
     assert create_detector("fft_spectrum").binning == "mean"  # the default keeps every bin
 
 
-@given(side=st.integers(8, 96), n_points=st.sampled_from([4, 16, 32, 64]), seed=st.integers(0, 99))
-def test_mean_binning_is_the_pixel_average_of_each_band(side: int, n_points: int, seed: int):
+@given(
+    side=st.integers(8, 96),
+    n_points=st.sampled_from([4, 16, 32, 64]),
+    seed=st.integers(0, 99),
+    extent=st.sampled_from(["circle", "corners"]),
+)
+def test_mean_binning_is_the_pixel_average_of_each_band(
+    side: int, n_points: int, seed: int, extent: str
+):
     """Each output point equals the mean log-magnitude of the pixels in its radius band."""
     rng = np.random.default_rng(seed)
     img = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
-    got = azimuthal_spectra([img], n_points)[0]
+    got = azimuthal_spectra([img], n_points, extent=extent)[0]
     assert got.shape == (n_points,) and np.isfinite(got).all()
-    radii, n_bins = _radii(side, side)
+    radii, n_bins = _radii(side, side, extent)
     if n_bins <= n_points:  # fewer bins than points: interpolation, as before
-        np.testing.assert_allclose(got, azimuthal_spectra([img], n_points, binning="interp")[0])
+        interp = azimuthal_spectra([img], n_points, binning="interp", extent=extent)[0]
+        np.testing.assert_allclose(got, interp)
         return
     gray = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     logmag = 20 * np.log(np.abs(np.fft.fftshift(np.fft.fft2(gray))) + 1e-8).ravel()
@@ -106,3 +114,25 @@ def test_mean_binning_is_the_pixel_average_of_each_band(side: int, n_points: int
 def test_bad_binning_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="binning must be"):
         azimuthal_spectra([np.zeros((16, 16, 3), np.uint8)], 8, binning="nearest")
+
+
+def test_bad_extent_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="extent must be"):
+        azimuthal_spectra([np.zeros((16, 16, 3), np.uint8)], 8, extent="square")
+
+
+@pytest.mark.parametrize("binning", ["mean", "interp"])
+def test_diagonal_checkerboard_seen_only_when_the_corners_count(binning: str) -> None:
+    """A stride-2 up-sampling's checkerboard, (-1)^(x+y), is one frequency: Nyquist in both
+    axes, a corner of the shifted spectrum, outside the full circle."""
+    rng = np.random.default_rng(3)
+    side = 64
+    base = rng.normal(128, 30, (side, side))
+    y, x = np.indices((side, side))
+    marked = base + 6.0 * (-1.0) ** (x + y)
+    imgs = [np.repeat(a[..., None], 3, axis=2) for a in (base, marked)]  # float: no rounding
+    moved = {}
+    for extent in ("circle", "corners"):
+        a, b = azimuthal_spectra(imgs, 16, binning=binning, extent=extent)
+        moved[extent] = np.abs(b - a).max()
+    assert moved["circle"] < 1e-6 < 1.0 < moved["corners"], moved  # dB on the 20·log scale

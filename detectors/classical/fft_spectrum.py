@@ -29,17 +29,30 @@ from benchmark.registry import pin_params, register_detector
 EPS = 1e-8
 
 
+EXTENTS = ("circle", "corners")
+
+
 @lru_cache(maxsize=32)
-def _radii(h: int, w: int) -> tuple[np.ndarray, int]:
-    """Integer radius of every pixel from the (shifted) spectrum centre, and the bin count."""
+def _radii(h: int, w: int, extent: str = "circle") -> tuple[np.ndarray, int]:
+    """Integer radius of every pixel from the (shifted) spectrum centre, and the bin count.
+
+    ``extent="circle"`` keeps the radii below ``min(h, w) // 2``, where every ring is
+    azimuthally complete; ``"corners"`` keeps every radius up to the corners, as Durall et
+    al.'s public ``azimuthalAverage`` does. The corners hold the diagonal frequencies up to
+    Nyquist in both axes, where a stride-2 up-sampling's checkerboard peaks.
+    """
     y, x = np.indices((h, w))
     r = np.hypot(y - h // 2, x - w // 2).astype(np.int64)
-    n_bins = min(h, w) // 2  # keep the full circle only; corners are not azimuthally complete
+    n_bins = min(h, w) // 2 if extent == "circle" else int(r.max()) + 1
     return r.ravel(), n_bins
 
 
 def azimuthal_spectra(
-    images: list[np.ndarray], n_points: int = 64, workers: int = -1, binning: str = "mean"
+    images: list[np.ndarray],
+    n_points: int = 64,
+    workers: int = -1,
+    binning: str = "mean",
+    extent: str = "circle",
 ) -> np.ndarray:
     """1-D azimuthally averaged log-magnitude spectra, one row of ``n_points`` per image.
 
@@ -55,13 +68,18 @@ def azimuthal_spectra(
       ``np.interp`` (fakebench before issue #13): on a 512-px image three bins in four are
       never read, including the high-frequency ones where up-sampling peaks sit.
 
+    ``extent`` (see ``_radii``) says which radii count: the full circle (default) or every
+    radius up to the corners.
+
     Raises:
-        ValueError: for an unknown ``binning`` or ``n_points`` < 2.
+        ValueError: for an unknown ``binning`` or ``extent``, or ``n_points`` < 2.
     """
     import scipy.fft
 
     if binning not in ("mean", "interp"):
         raise ValueError(f"fft_spectrum: binning must be 'mean' or 'interp', got {binning!r}")
+    if extent not in EXTENTS:
+        raise ValueError(f"fft_spectrum: extent must be 'circle' or 'corners', got {extent!r}")
     if n_points < 2:
         raise ValueError(f"fft_spectrum: n_points must be >= 2, got {n_points}")
     out = np.empty((len(images), n_points), dtype=np.float64)
@@ -73,9 +91,9 @@ def azimuthal_spectra(
         gray = np.stack([_gray(images[i]) for i in idx])
         mag = np.abs(scipy.fft.fftshift(scipy.fft.fft2(gray, workers=workers), axes=(-2, -1)))
         logmag = 20.0 * np.log(mag + EPS).reshape(len(idx), -1)
-        radii, n_bins = _radii(h, w)
+        radii, n_bins = _radii(h, w, extent)
         if binning == "mean" and n_bins > n_points:
-            target, n_out, sample = _coarse_bins(h, w, n_points), n_points, False
+            target, n_out, sample = _coarse_bins(h, w, n_points, extent), n_points, False
         else:
             target, n_out, sample = radii, n_bins, True
         inside = target < n_out
@@ -88,21 +106,23 @@ def azimuthal_spectra(
 
 
 @lru_cache(maxsize=32)
-def _coarse_bins(h: int, w: int, n_points: int) -> np.ndarray:
-    """Output bin of every pixel when ``n_points`` bins split the full circle's radius range.
+def _coarse_bins(h: int, w: int, n_points: int, extent: str = "circle") -> np.ndarray:
+    """Output bin of every pixel when ``n_points`` bins split the kept radius range.
 
     The radius is normalised so the ``n_bins`` 1-pixel bins map evenly onto ``n_points``
     wider bins (bin ``r`` goes to ``floor(r · n_points / n_bins)``); pixels outside the
-    full circle get ``n_points`` and are left out. A hand-written map because
+    ``extent`` (``_radii``) get ``n_points`` and are left out. A hand-written map because
     ``scipy.stats.binned_statistic`` recomputes it per image (one map serves a batch here).
     """
-    radii, n_bins = _radii(h, w)
+    radii, n_bins = _radii(h, w, extent)
     return np.where(radii < n_bins, radii * n_points // n_bins, n_points)
 
 
-def spectra_of(samples: list[Sample], n_points: int, binning: str) -> np.ndarray:
+def spectra_of(
+    samples: list[Sample], n_points: int, binning: str, extent: str = "circle"
+) -> np.ndarray:
     """``azimuthal_spectra`` of samples (picklable, for ``benchmark.features``)."""
-    return azimuthal_spectra([s.load() for s in samples], n_points, binning=binning)
+    return azimuthal_spectra([s.load() for s in samples], n_points, binning=binning, extent=extent)
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -119,6 +139,9 @@ class FFTSpectrum(BaseDetector):
         C: inverse regularisation strength of the classifier.
         binning: ``"mean"`` averages every radial bin into the common grid; ``"interp"``
             samples it (the behaviour before issue #13, kept for comparisons).
+        extent: ``"circle"`` (radii up to half the shorter side, every ring complete) or
+            ``"corners"`` (every radius up to the corners, as Durall et al.'s code: the
+            diagonal frequencies where a stride-2 up-sampling's checkerboard peaks).
         seed: seeds the classifier.
     """
 
@@ -127,6 +150,7 @@ class FFTSpectrum(BaseDetector):
     search_space: ClassVar[dict[str, tuple]] = {
         "C": (0.01, 0.1, 1.0, 10.0),
         "n_points": (32, 64, 128),
+        "extent": EXTENTS,
     }
 
     def __init__(
@@ -135,18 +159,22 @@ class FFTSpectrum(BaseDetector):
         classifier: str = "logreg",
         C: float = 1.0,
         binning: str = "mean",
+        extent: str = "circle",
         seed: int = 0,
     ):
         self.n_points = n_points
         self.classifier = classifier
         self.C = C
         self.binning = binning
+        self.extent = extent
         self.seed = seed
 
     def _features(self, samples: list[Sample]) -> np.ndarray:
         # cached on disk: a --tune search refits with other C values on the same spectra
         key = {"n_points": self.n_points, "binning": self.binning, "version": 2}
-        fn = partial(spectra_of, n_points=self.n_points, binning=self.binning)
+        if self.extent != "circle":  # default: the key (and cached spectra) of before
+            key["extent"] = self.extent
+        fn = partial(spectra_of, n_points=self.n_points, binning=self.binning, extent=self.extent)
         return cached_features(samples, fn, key, n_jobs=1, name="fft_spectrum")
 
     def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
