@@ -46,12 +46,38 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def fit_labels(frame: pd.DataFrame) -> pd.Series:
+    """One name per fit: the detector, ``@val8`` for a fit tuned with ``--tune 8`` (the name
+    ``predict -d`` takes), ``+cnndetection`` for a training augmentation; plain for defaults.
+
+    A folder can hold a detector's default and tuned fits side by side: without this their
+    curves would be drawn as one.
+    """
+    label = frame["detector"].astype(str)
+    if "tuning" in frame:
+        tuning = frame["tuning"].astype(object).where(frame["tuning"].notna(), "default")
+        tuned = ~tuning.astype(str).isin(["default", ""])
+        label = label.where(~tuned, label + "@" + tuning.astype(str).str.replace(":", ""))
+    if "train_aug" in frame:
+        aug = frame["train_aug"].astype(object).where(frame["train_aug"].notna(), "none")
+        augmented = ~aug.astype(str).isin(["none", ""])
+        label = label.where(~augmented, label + "+" + aug.astype(str))
+    return label
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``detector`` replaced by :func:`fit_labels` (a copy)."""
+    if frame is None or frame.empty or "detector" not in frame:
+        return frame
+    return frame.assign(detector=fit_labels(frame))
+
+
 def _by_detector(scores: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Detectors with both classes in their scores, in name order."""
+    """Fits (:func:`fit_labels`) with both classes in their scores, in name order."""
     if scores is None or scores.empty:
         return []
     out = []
-    for det, g in scores.groupby("detector", sort=True):
+    for det, g in _labelled(scores).groupby("detector", sort=True):
         g = g.drop_duplicates("sample_id", keep="last") if "sample_id" in g else g
         if g["label"].nunique() == 2:
             out.append((str(det), g))
@@ -209,7 +235,7 @@ def reliability_diagram(scores: pd.DataFrame, path: Path, title: str = "") -> Pa
 def _auc(table: pd.DataFrame) -> pd.DataFrame:
     if table is None or table.empty or "metric" not in table:
         return pd.DataFrame()
-    out = table[table["metric"] == "roc_auc"].copy()
+    out = _labelled(table[table["metric"] == "roc_auc"].copy())
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     return out.dropna(subset=["value"])
 
@@ -297,7 +323,7 @@ def pareto(board: pd.DataFrame, path: Path, title: str = "") -> Path | None:
     need = {"roc_auc", "infer_ms_per_image"}
     if board is None or board.empty or not need <= set(board.columns):
         return None
-    b = board.dropna(subset=["roc_auc", "infer_ms_per_image"])
+    b = _labelled(board.dropna(subset=["roc_auc", "infer_ms_per_image"]))
     if b.empty:
         return None
     params = pd.to_numeric(b.get("n_parameters"), errors="coerce").fillna(0).to_numpy(float)

@@ -127,3 +127,21 @@ def test_training_histories_read_csv_or_json_and_skip_nothing(tmp_path):
     got = explain.training_histories(tmp_path)
     assert sorted(got) == ["a", "b"]
     assert explain.training_histories(tmp_path / "missing") == {}
+
+
+def test_default_and_tuned_fits_of_one_detector_are_drawn_apart(tmp_path):
+    """A folder holds a detector's default and ``--tune`` fits side by side: two curves."""
+    default = scores_frame().assign(tuning="default")
+    tuned = scores_frame(seed=1).assign(tuning="val:8")
+    tuned.loc[tuned["detector"] == tuned["detector"].iloc[0], "train_aug"] = "cnndetection"
+    both = pd.concat([default, tuned], ignore_index=True)
+    fits = dict(figures._by_detector(both))
+    dets = sorted(default["detector"].unique())
+    first = tuned["detector"].iloc[0]
+    want = {*dets, *(f"{d}@val8" for d in dets if d != first), f"{first}@val8+cnndetection"}
+    assert set(fits) == want
+    for name, g in fits.items():  # each curve is one fit's scores, none mixed in
+        src = default if "@" not in name else tuned
+        base = src[src["detector"] == name.split("@")[0]]
+        assert len(g) == len(base) and np.allclose(g["score"].to_numpy(), base["score"])
+    assert _is_png(figures.roc_det_curves(both, tmp_path / "roc.png"))
