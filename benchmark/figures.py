@@ -134,7 +134,8 @@ def roc_det_curves(scores: pd.DataFrame, path: Path, title: str = "") -> Path | 
     from sklearn.metrics import roc_auc_score
 
     names = [n for n, _ in dets]
-    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    wide = 3.5 if len(dets) > 28 else 0.0  # room for the legend's second column
+    fig, (roc_ax, det_ax) = plt.subplots(1, 2, figsize=(12 + wide, 4.8), layout="constrained")
     aucs = {}
     for name, g in dets:
         aucs[name] = roc_auc_score(g["label"], g["score"])
