@@ -33,7 +33,8 @@ def test_cli_on_a_generated_upsampling_set(tmp_path, capsys):
     assert durall_check.main(["--upsampling", str(tmp_path), "--size", "64", "--tune", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["dataset"] == "upsampling-64px-eps0.02-0.06-q90"
-    for key in ("durall2020_reference", "fft_spectrum_interp_before", "fft_spectrum_mean_after",
+    for key in ("durall2020_reference", "durall2020_reference_circle",
+                "fft_spectrum_interp_before", "fft_spectrum_mean_after",
                 "fft_spectrum_mean_corners", "fft_spectrum_tuned"):  # fmt: skip
         assert 0.0 <= out[key] <= 1.0, key
 
@@ -75,3 +76,20 @@ def test_cli_names_a_malformed_eps(tmp_path):
     _photos(tmp_path)
     with pytest.raises(SystemExit, match="--eps"):
         durall_check.main(["--upsampling", str(tmp_path), "--eps", "0.01"])
+
+
+def test_reference_loses_a_diagonal_checkerboard_when_kept_to_the_circle():
+    """(-1)^(x+y) lives at the spectrum's corner: the full reference sees it, the circle not."""
+    from benchmark.data import Sample
+
+    rng = np.random.default_rng(4)
+    y, x = np.indices((64, 64))
+    board = 20.0 * (-1.0) ** (x + y)
+    samples = []
+    for i in range(60):
+        img = rng.normal(128, 30, (64, 64)) + (board if i % 2 else 0.0)
+        pixels = np.repeat(np.clip(np.rint(img), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        samples.append(Sample(f"s{i}", i % 2, None, {}, pixels))
+    train, test = samples[:40], samples[40:]
+    assert durall_check.durall_reference_auc(train, test) >= 0.9
+    assert durall_check.durall_reference_auc(train, test, circle=True) <= 0.7
