@@ -9,9 +9,10 @@ resampling, so all images must share one size), standardised, then logistic regr
 its ``C`` chosen by 5-fold cross-validation on the training split. Written independently of
 ``detectors.classical.fft_spectrum`` on purpose: it is the yardstick, not a variant.
 
-``compare`` scores it and ``fft_spectrum`` (old ``np.interp`` sampling, new bin averaging
-over the full circle and up to the corners, and tuned on validation) on one dataset's test split; ``upsampling_dataset`` builds a 512-px
-set whose fakes differ from the reals only by one transposed-convolution up-sampling. Run::
+``compare`` scores it (also kept to the inscribed circle) and ``fft_spectrum`` (old
+``np.interp`` sampling, new bin averaging over the full circle and up to the corners, and
+tuned on validation) on one dataset's test split; ``upsampling_dataset`` builds a 512-px set
+whose fakes differ from the reals only by one transposed-convolution up-sampling. Run::
 
     python -m benchmark.durall_check --dataset ../shared/data/yonsei-ps-256
     python -m benchmark.durall_check --upsampling ../shared/data/yonsei-ps-256/real
