@@ -183,9 +183,9 @@ def compare(dataset: Dataset, seed: int = 0, tune_n: int = 8) -> dict[str, Any]:
         dataset.train, dataset.test, seed, circle=True
     )
     for label, params in (
-        ("fft_spectrum_interp_before", {"binning": "interp"}),
-        ("fft_spectrum_mean_after", {"binning": "mean"}),
-        ("fft_spectrum_mean_corners", {"binning": "mean", "extent": "corners"}),
+        ("fft_spectrum_interp_before", {"binning": "interp", "extent": "circle"}),
+        ("fft_spectrum_mean_after", {"binning": "mean", "extent": "circle"}),
+        ("fft_spectrum_mean_corners", {"binning": "mean", "extent": "corners"}),  # default
     ):
         report(f"{dataset.name}: {label}")
         det = create_detector("fft_spectrum", seed=seed, **params).fit(dataset.train, dataset.val)

@@ -75,14 +75,15 @@ def test_detector_catches_the_artefact(artefact_set: list[Sample]) -> None:
 
     auc = {}
     for binning in ("interp", "mean"):
-        det = create_detector("fft_spectrum", binning=binning, n_points=32)
+        det = create_detector("fft_spectrum", binning=binning, n_points=32, extent="circle")
         det.fit(artefact_set[:32])
         test = artefact_set[32:]
         auc[binning] = roc_auc_score([s.label for s in test], det.predict_proba(test)[:, 1])
     # 16 test images and 32 standardised features: the averaged spectrum ranks most of them
     # right, the sampled one is at chance
     assert auc["mean"] >= 0.8 and auc["interp"] <= 0.7, auc
-    assert create_detector("fft_spectrum").binning == "mean"  # the default keeps every bin
+    default = create_detector("fft_spectrum")  # keeps every bin, up to the corners
+    assert default.binning == "mean" and default.extent == "corners"
 
 
 @given(
