@@ -70,8 +70,9 @@ def azimuthal_spectra(
       ``np.interp`` (fakebench before issue #13): on a 512-px image three bins in four are
       never read, including the high-frequency ones where up-sampling peaks sit.
 
-    ``extent`` (see ``_radii``) says which radii count: the full circle (default) or every
-    radius up to the corners.
+    ``extent`` (see ``_radii``) says which radii count: the full circle (this function's
+    default, kept for the callers that relied on it) or every radius up to the corners (the
+    detector's default).
 
     Raises:
         ValueError: for an unknown ``binning`` or ``extent``, or ``n_points`` < 2.
