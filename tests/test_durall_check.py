@@ -91,5 +91,6 @@ def test_reference_loses_a_diagonal_checkerboard_when_kept_to_the_circle():
         pixels = np.repeat(np.clip(np.rint(img), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
         samples.append(Sample(f"s{i}", i % 2, None, {}, pixels))
     train, test = samples[:40], samples[40:]
-    assert durall_check.durall_reference_auc(train, test) >= 0.9
-    assert durall_check.durall_reference_auc(train, test, circle=True) <= 0.7
+    aucs = durall_check.durall_reference_aucs(train, test)
+    assert aucs["full"] >= 0.9
+    assert aucs["circle"] <= 0.7
