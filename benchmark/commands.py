@@ -106,10 +106,6 @@ def rebuild_report(
                     f"{source}: no rows.csv under it: not a run folder nor a results folder"
                 )
             out = [p for f in folders for p in rebuild_report(f, None, reference, bootstrap)]
-            for dataset_dir in sorted(
-                {f.parent.parent for f in folders if f.parent.name == "seeds"}
-            ):
-                out += publish.write_seed_summary(dataset_dir).values()
             return out + list(publish.write_index(source).values())
     rows_file = find_table(source, ROWS_FILE) if source.is_dir() else source
     folder = rows_file.parent
@@ -135,6 +131,7 @@ def rebuild_report(
         return [
             *paths.values(),
             *report.write_tables(rows, timing, folder, reference, title=title, **stats).values(),
+            *publish.refresh_seed_summary(folder).values(),
         ]
     timing = _timing_of(folder)
     if results is None:

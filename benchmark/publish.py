@@ -173,11 +173,16 @@ def publish(
         merged, merged_timing, folder, reference, title=title, scores=merged_scores,
         bootstrap=bootstrap,
     )  # fmt: skip
-    # mean, sd, min, max over seeds: whichever seed this was, once a second one is published
+    return paths | refresh_seed_summary(folder)
+
+
+def refresh_seed_summary(folder: Path) -> dict[str, Path]:
+    """``write_seed_summary`` of the dataset that ``folder`` (``results/<dataset>/`` or one of
+    its ``seeds/seed<N>/``) belongs to, once it has seed folders; else nothing. Called wherever
+    a folder's leaderboard is rewritten, so the summary over seeds never lags behind it."""
+    folder = Path(folder)
     dataset_dir = folder.parent.parent if folder.parent.name == "seeds" else folder
-    if (dataset_dir / "seeds").is_dir():
-        paths |= write_seed_summary(dataset_dir)
-    return paths
+    return write_seed_summary(dataset_dir) if (dataset_dir / "seeds").is_dir() else {}
 
 
 def write_seed_summary(dataset_dir: Path) -> dict[str, Path]:
