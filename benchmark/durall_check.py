@@ -1,4 +1,4 @@
-"""A plain Durall et al. re-implementation to check ``fft_spectrum`` against (issue #13).
+"""A plain Durall et al. re-implementation to check ``fft_spectrum`` against.
 
 Durall, Keuper & Keuper 2020, "Watch your Up-Convolution: CNN Based Generative Deep Neural
 Networks are Failing to Reproduce Spectral Distributions" (CVPR 2020), after Durall et al.
@@ -32,9 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.data import Dataset, Sample, read_image
+from benchmark.core.events import emit
+from benchmark.core.samples import Dataset, Sample, read_image
+from benchmark.data import load_dataset
 from benchmark.data.manifest import split_samples
-from benchmark.progress import report
+from benchmark.engine.tuning import tune
+from benchmark.plugins import create_detector
 
 EPS = 1e-8
 
@@ -174,9 +177,6 @@ def compare(dataset: Dataset, seed: int = 0, tune_n: int = 8) -> dict[str, Any]:
     """
     from sklearn.metrics import roc_auc_score
 
-    from benchmark.registry import create_detector
-    from benchmark.tuning import tune
-
     y = [s.label for s in dataset.test]
     out: dict[str, Any] = {"dataset": dataset.name, "summary": dataset.summary()}
     t0 = time.perf_counter()
@@ -188,7 +188,7 @@ def compare(dataset: Dataset, seed: int = 0, tune_n: int = 8) -> dict[str, Any]:
         ("fft_spectrum_mean_after", {"binning": "mean", "extent": "circle"}),
         ("fft_spectrum_mean_corners", {"binning": "mean", "extent": "corners"}),  # default
     ):
-        report(f"{dataset.name}: {label}")
+        emit(f"{dataset.name}: {label}")
         det = create_detector("fft_spectrum", seed=seed, **params).fit(dataset.train, dataset.val)
         out[label] = float(roc_auc_score(y, det.predict_proba(dataset.test)[:, 1]))
     det = create_detector("fft_spectrum", seed=seed)
@@ -203,8 +203,6 @@ def compare(dataset: Dataset, seed: int = 0, tune_n: int = 8) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print ``compare``'s figures as JSON for a folder dataset or a generated up-sampling set."""
-    from benchmark.data import load_dataset
-
     p = argparse.ArgumentParser(prog="python -m benchmark.durall_check", description=__doc__)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--dataset", help="registered name or folder (as `run --dataset`)")

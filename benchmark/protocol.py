@@ -5,20 +5,30 @@ columns ``[real, fake]`` that sum to one.
 
 A detector's ``__init__`` only stores keyword arguments (scikit-learn's rule): reading files,
 loading weights and validating happen in ``fit``. Learned state ends in ``_``.
+
+Everything the harness calls is declared here: the :class:`Detector` protocol (fit, predict,
+parameters, persistence, minimum size, parameter count, stated cost, fit version, whether
+pretrained weights were loaded) and a small set of :data:`CAPABILITIES` a detector class
+declares (``capabilities``) for the optional hooks: retrieval metrics, a torch module to time,
+a torch classifier to explain. The harness reads the declaration; it never probes with
+``hasattr``, and the contract test checks that each declared hook exists. A detector's recipe
+(the source report's own parameters, ``run --recipe paper``) is declared with its
+registration, in :class:`DetectorMeta`.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from benchmark.data import MIN_SIDE, ImagesLike, Sample, as_samples
+from benchmark.core.samples import MIN_SIDE, ImagesLike, Sample, as_samples
 
 LABEL_REAL = 0
 LABEL_FAKE = 1
@@ -27,6 +37,19 @@ FAMILIES = ("classical", "deep", "baseline")
 #: any size runs, but an image under 16 px (one ViT-B/16 patch) is up-sampled 4-19x to their
 #: 64-299 px inputs: the network then sees interpolation, not the image.
 DEEP_MIN_SIDE = 16
+#: Optional hooks a detector class may declare in ``capabilities``, and the method each needs:
+#: ``retrieval``: ``retrieval_metrics(samples) -> {metric: value}`` (precision@k, ...);
+#: ``torch_module``: ``torch_module() -> nn.Module``, the network timing measures;
+#: ``saliency``: the torch module is a two-logit real/fake classifier with a ``normalisation``
+#: (Grad-CAM explains it);
+#: ``pretrained_weights``: ``weights_source_spec() -> (kind, id) | None``, the weights file it
+#: looks up (``python -m benchmark weights`` lists and fetches them).
+CAPABILITIES = {
+    "retrieval": "retrieval_metrics",
+    "torch_module": "torch_module",
+    "saliency": "torch_module",
+    "pretrained_weights": "weights_source_spec",
+}
 
 
 class NotFittedError(RuntimeError):
@@ -54,6 +77,8 @@ class DetectorMeta:
             default parameters; the harness skips smaller train/val/test images for this
             detector (reason ``below_min_size``). Undeclared: ``MIN_SIDE`` (8 px), the floor
             the loader already applies, so nothing more is skipped.
+        recipe: the source report's own parameters (``run --recipe paper``), where they differ
+            from the CPU defaults; every key is a parameter of the detector.
     """
 
     name: str
@@ -64,8 +89,10 @@ class DetectorMeta:
     needs_gpu: bool = False
     needs_files: bool = False
     min_side: int = MIN_SIDE
+    recipe: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "recipe", MappingProxyType(dict(self.recipe)))
         if self.family not in FAMILIES:
             raise ValueError(f"{self.name}: family must be one of {FAMILIES}, got {self.family!r}")
         if not isinstance(self.min_side, int) or self.min_side < 1:
@@ -76,20 +103,44 @@ class DetectorMeta:
         return self.input_size is None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"resolution_agnostic": self.resolution_agnostic}
+        fields = {k: v for k, v in self.__dict__.items() if k != "recipe"}
+        agnostic = self.resolution_agnostic
+        return fields | {"recipe": dict(self.recipe), "resolution_agnostic": agnostic}
 
 
 @runtime_checkable
 class Detector(Protocol):
-    """What the harness relies on. ``BaseDetector`` implements the plumbing."""
+    """Everything the harness relies on. ``BaseDetector`` implements the plumbing.
+
+    Attributes:
+        meta: set by ``create_detector`` from the registration.
+        capabilities: the optional hooks of :data:`CAPABILITIES` this class provides.
+        fit_version: bump when a code change alters what ``fit`` learns from the same
+            parameters (cached fits are keyed by parameters and this number).
+        pretrained_: after ``fit``, whether pretrained weights were loaded (``True``/``False``),
+            or ``""`` for a detector that has none.
+    """
 
     meta: DetectorMeta
+    capabilities: ClassVar[frozenset[str]]
+    fit_version: ClassVar[int | None]
+    pretrained_: bool | str
 
     def fit(self, train: Sequence[Sample], val: Sequence[Sample] | None = None) -> Detector: ...
 
     def predict_proba(self, images: ImagesLike) -> np.ndarray: ...
 
     def get_params(self) -> dict[str, Any]: ...
+
+    def set_params(self, **params: Any) -> Detector: ...
+
+    def save(self, directory: str | Path) -> Path: ...
+
+    def min_image_side(self) -> int: ...
+
+    def n_parameters(self) -> int: ...
+
+    def cost_info(self) -> dict[str, Any] | None: ...
 
 
 class BaseDetector:
@@ -103,9 +154,13 @@ class BaseDetector:
     """
 
     meta: ClassVar[DetectorMeta]  # set per instance by ``create_detector``
+    #: The optional hooks (:data:`CAPABILITIES`) this class provides.
+    capabilities: ClassVar[frozenset[str]] = frozenset()
     #: Bump when a code change alters what ``fit`` learns from the same parameters: the
     #: harness keys cached fits by parameters and this number, so old fits are not reused.
     fit_version: ClassVar[int | None] = None
+    #: Whether ``fit`` loaded pretrained weights; ``""``: the method has none.
+    pretrained_: bool | str = ""
 
     # -- scikit-learn style parameters ---------------------------------------------------
     @classmethod
@@ -176,6 +231,18 @@ class BaseDetector:
         """
         return self.meta.min_side
 
+    def n_parameters(self) -> int:
+        """Learned parameters after ``fit`` (weights, support vectors, codebook entries, ...).
+
+        Every built-in detector states it; a plugin that does not gets NaN in the tables.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not state its parameter count")
+
+    def cost_info(self) -> dict[str, Any] | None:
+        """A cost the harness cannot measure with torch (e.g. SIFT descriptors per image),
+        stated by the detector; ``None`` when timing measures everything."""
+        return None
+
     # -- persistence ---------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write params and fitted state to ``directory`` (created)."""
@@ -214,25 +281,10 @@ def model_input_size(det: Any) -> int | None:
     return params.get("input_size", det.meta.input_size)
 
 
-def detector_min_side(det: Any) -> int:
-    """A detector's minimum image side: ``min_image_side()`` when it has one, else its meta's."""
-    fn = getattr(det, "min_image_side", None)
-    return int(fn()) if callable(fn) else int(getattr(det.meta, "min_side", MIN_SIDE))
-
-
-def load_detector(directory: str | Path) -> BaseDetector:
-    """Rebuild a fitted detector saved with ``BaseDetector.save``."""
-    from benchmark.registry import create_detector
-
-    directory = Path(directory)
-    spec_file = directory / "detector.json"
-    if not spec_file.is_file():
-        raise FileNotFoundError(f"{spec_file}: no saved detector here")
-    spec = json.loads(spec_file.read_text())
-    det = create_detector(spec["name"], **spec["params"])
-    det._load_fitted(directory)
-    det.fitted_ = True
-    return det
+def detector_min_side(det: Detector) -> int:
+    """A detector's minimum image side (``min_image_side()``: its meta's, or what its
+    parameters imply)."""
+    return int(det.min_image_side())
 
 
 def _jsonable(value: Any) -> bool:

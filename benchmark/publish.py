@@ -33,112 +33,38 @@ is and written in this form by its next publish or ``report``.
 
 from __future__ import annotations
 
-import gzip
-import re
-import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from benchmark import report
-from benchmark.results import (
+from benchmark.core.io import atomic_write_csv, atomic_write_text
+from benchmark.report import figures
+from benchmark.report.generalisation import generalisation_markdown
+from benchmark.report.markdown import markdown
+from benchmark.report.page import write_folder_page, write_index_page
+from benchmark.report.tables import (
+    DEFAULT_BOOTSTRAP,
+    condition_table,
+    leaderboard,
+    robustness_summary,
+)
+from benchmark.report.tuning import markdown_section
+from benchmark.results.store import (  # noqa: F401 - dataset_folder, read_scores: public here
     ROWS_FILE,
-    RowsError,
-    atomic_write_csv,
-    atomic_write_text,
+    SCORES_FILE,
+    TIMING_FILE,
+    PublishError,
+    dataset_folder,
     find_table,
-    read_rows,
+    read_optional,
+    read_scores,
+    upsert_cross,
+    upsert_rows,
+    upsert_timing,
     write_rows,
     write_table,
 )
-
-GROUP_KEY = ("dataset", "detector", "train_aug", "tuning", "seed", "condition")
-TIMING_KEY = ("detector", "device")
-TIMING_FILE = "timing.csv"
-SCORES_FILE = "scores.csv"  # clean test score of every image, per detector (same upsert key)
-
-
-class PublishError(ValueError):
-    """A results folder that cannot be updated without losing something."""
-
-
-def dataset_folder(results: Path, dataset: str, seed: int = 0) -> Path:
-    """``results/<dataset>/`` for seed 0, ``results/<dataset>/seeds/seed<N>/`` otherwise."""
-    base = Path(results) / safe_name(dataset)
-    return base if seed == 0 else base / "seeds" / f"seed{seed}"
-
-
-def safe_name(name: str) -> str:
-    """A dataset name as one folder name (no separators, no leading dot)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(name)).lstrip(".")
-    return cleaned or "dataset"
-
-
-def _group(frame: pd.DataFrame) -> pd.DataFrame:
-    """The upsert key of each row; fit-level rows (condition '' or 'fit') form one group."""
-    cols = {}
-    for col in GROUP_KEY:
-        cols[col] = (
-            frame[col].astype(object).where(frame[col].notna(), "").astype(str)
-            if (col in frame)
-            else pd.Series("", index=frame.index)
-        )
-    key = pd.DataFrame(cols, index=frame.index)
-    key["condition"] = key["condition"].replace("", "fit")
-    key["tuning"] = key["tuning"].replace("", "default")  # rows from before --tune existed
-    return key
-
-
-def upsert_rows(published: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """``published`` with every group that ``new`` has replaced by ``new``'s rows."""
-    if published is None or published.empty:
-        return new.reset_index(drop=True)
-    new_keys = set(map(tuple, _group(new).to_numpy()))
-    old_keys = _group(published).apply(tuple, axis=1)
-    kept = published[~old_keys.isin(new_keys)]
-    return pd.concat([kept, new], ignore_index=True)
-
-
-def upsert_timing(published: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """Timing rows: a detector timed again on a device replaces its old rows there."""
-    if published is None or published.empty:
-        return new.reset_index(drop=True)
-    if new.empty:
-        return published.reset_index(drop=True)
-    key = [c for c in TIMING_KEY if c in new and c in published]
-    new_keys = set(map(tuple, new[key].astype(str).to_numpy()))
-    old = published[key].astype(str).apply(tuple, axis=1)
-    return pd.concat([published[~old.isin(new_keys)], new], ignore_index=True)
-
-
-def _read(path: Path) -> pd.DataFrame | None:
-    """A published table (``path`` or ``path.gz``); None when absent or without columns."""
-    found = find_table(path.parent, path.name)
-    if found is None:
-        return None
-    try:
-        if path.name == ROWS_FILE:
-            return read_rows(found)  # with fits.csv joined: the wide rows
-        if path.name == SCORES_FILE:
-            return read_scores(found)
-        # "n/a" (a layout without one, say) is a value, not a missing one: keep it
-        return pd.read_csv(found, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:  # a run without timing writes a table with no columns
-        return None
-    except (
-        pd.errors.ParserError, UnicodeDecodeError, RowsError, gzip.BadGzipFile, EOFError,
-        zlib.error,
-    ) as exc:  # fmt: skip
-        raise PublishError(
-            f"{found}: cannot read the published table ({exc}); nothing was written. "
-            "Restore it (git checkout) or publish elsewhere with --results DIR"
-        ) from exc
-
-
-def read_scores(path: Path) -> pd.DataFrame:
-    """A ``scores.csv`` with ids and groups kept as text."""
-    text = {"sample_id": str, "group": str, "family": str, "condition": str}
-    return pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
 
 
 def publish(
@@ -149,13 +75,15 @@ def publish(
     title: str = "",
     scores: pd.DataFrame | None = None,
     bootstrap: int = report.DEFAULT_BOOTSTRAP,
+    page: bool = True,
 ) -> dict[str, Path]:
     """Upsert ``rows``/``timing``/``scores`` into ``folder``; re-derive its tables from them.
 
-    ``bootstrap`` is the number of resamples of the leaderboard's intervals.
+    ``bootstrap`` is the number of resamples of the leaderboard's intervals; ``page``: also
+    write the folder's ``report.html`` (see :func:`write_tables`).
     """
     folder = Path(folder)
-    published = _read(folder / ROWS_FILE)
+    published = read_optional(folder / ROWS_FILE)
     if published is None and (folder / "leaderboard.csv").is_file():
         raise PublishError(
             f"{folder} holds tables but no {ROWS_FILE} to merge into (written by an older "
@@ -163,15 +91,15 @@ def publish(
             "with --results DIR"
         )
     merged = upsert_rows(published, rows)
-    merged_timing = upsert_timing(_read(folder / TIMING_FILE), timing)
+    merged_timing = upsert_timing(read_optional(folder / TIMING_FILE), timing)
     paths = write_rows(folder, merged)  # rows + fits.csv; fits no row references are dropped
-    merged_scores = _read(folder / SCORES_FILE)
+    merged_scores = read_optional(folder / SCORES_FILE)
     if scores is not None and not scores.empty:
         merged_scores = upsert_rows(merged_scores, scores)
         paths["scores"] = write_table(folder / SCORES_FILE, merged_scores)
-    paths |= report.write_tables(
+    paths |= write_tables(
         merged, merged_timing, folder, reference, title=title, scores=merged_scores,
-        bootstrap=bootstrap,
+        bootstrap=bootstrap, page=page,
     )  # fmt: skip
     return paths | refresh_seed_summary(folder)
 
@@ -245,13 +173,69 @@ def write_index(results: Path) -> dict[str, Path]:
             "# Published results\n",
             "Generated by fakebench at every publish; one line per table set (a folder with "
             "`leaderboard.md`). How each was produced: `README.md` in this folder.\n",
-            report._md(index.assign(folder=[f"[{f}]({f}/leaderboard.md)" for f in index.folder])),
+            report.markdown_table(
+                index.assign(folder=[f"[{f}]({f}/leaderboard.md)" for f in index.folder])
+            ),
         ]
     )
-    from benchmark.page import write_index_page
-
     return {
         "index": atomic_write_csv(results / "index.csv", index),
         "index_markdown": atomic_write_text(results / "index.md", text),
         "index_html": write_index_page(results),
     }
+
+
+def write_tables(
+    rows: pd.DataFrame,
+    timing: pd.DataFrame,
+    results_dir: Path,
+    reference: str,
+    title: str = "",
+    scores: pd.DataFrame | None = None,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    page: bool = True,
+) -> dict[str, Path]:
+    """Write leaderboard.{csv,md}, robustness.csv, resolution.csv, timing.csv atomically.
+
+    ``robustness.csv`` and ``resolution.csv`` become ``.csv.gz`` past
+    ``results.store.GZIP_ABOVE_BYTES`` (``results.store.write_table``).
+
+    Then the figures of these tables (``figures/``) and, with ``page``, the folder's
+    ``report.html`` (a run passes ``page=False`` and writes the page once, after the figures
+    that need its images and fits).
+    """
+    results_dir = Path(results_dir)
+    board = leaderboard(rows, timing, scores, bootstrap)
+    robust = condition_table(rows, "corruption")
+    resol = condition_table(rows, "resolution")
+    summary = robustness_summary(robust, reference)
+    paths = {
+        "leaderboard": atomic_write_csv(results_dir / "leaderboard.csv", board),
+        "robustness": write_table(results_dir / "robustness.csv", robust),  # .gz when large
+        "robustness_summary": atomic_write_csv(results_dir / "robustness_summary.csv", summary),
+        "resolution": write_table(results_dir / "resolution.csv", resol),
+        "timing": atomic_write_csv(results_dir / "timing.csv", timing),
+    }
+    paths["markdown"] = atomic_write_text(
+        results_dir / "leaderboard.md",
+        markdown(board, robust, resol, summary, timing, title) + markdown_section(board, rows),
+    )
+    paths |= figures.write_table_figures(results_dir, board, robust, resol, timing, scores)
+    if page:
+        paths["report_page"] = write_folder_page(results_dir)
+    return paths
+
+
+def publish_generalisation(frame: pd.DataFrame, results_dir: str | Path) -> dict[str, Path]:
+    """Upsert a cross-dataset table into ``results_dir/generalisation.csv`` (cells it lacks are
+    kept) and write ``generalisation.md`` (the AUC matrix) beside it, atomically.
+
+    Returns:
+        ``{"csv": path, "md": path}``.
+    """
+    results_dir = Path(results_dir)
+    merged = upsert_cross(results_dir / "generalisation.csv", frame)
+    paths = {"csv": atomic_write_csv(results_dir / "generalisation.csv", merged)}
+    text = generalisation_markdown(merged)
+    paths["md"] = atomic_write_text(results_dir / "generalisation.md", text)
+    return paths

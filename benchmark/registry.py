@@ -1,9 +1,10 @@
-"""One registry for detectors (and datasets): a decorator, wildcard listing, creation by name.
+"""The registry's tables: detectors, datasets and dataset layouts, with a decorator for each.
 
 Modelled on timm's ``_registry.py`` and torchvision's ``_api.py``, minus their warts: a
-duplicate name is an error, an unknown name suggests the nearest ones, and third-party
-detectors arrive through the ``fakebench.detectors`` entry-point group. A plugin that fails to
-import is recorded in ``plugin_errors()`` and the rest still load.
+duplicate name is an error and an unknown name suggests the nearest ones. This module is a leaf
+that only holds tables; discovery (built-in modules, the ``fakebench.detectors`` entry-point
+group) and creation by name (``create_detector``, ``list_detectors``, ``load_detector``) sit one
+level above it, in ``benchmark.plugins``.
 
 Factories must keep heavy imports (torch, cv2, sklearn) inside the function or ``fit`` so
 ``python -m benchmark list`` stays instant.
@@ -13,21 +14,16 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import importlib
 import logging
-import pkgutil
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any
 
-from benchmark.data.checks import MIN_SIDE
+from benchmark.core.samples import MIN_SIDE
 from benchmark.protocol import DetectorMeta
 
 log = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "fakebench.detectors"
 
 
 class RegistryError(KeyError):
@@ -96,8 +92,6 @@ class Registry:
 DETECTORS = Registry("detector")
 DATASETS = Registry("dataset")
 LAYOUTS = Registry("layout")
-_plugin_errors: dict[str, str] = {}
-_loaded = False
 
 
 def register_detector(
@@ -110,18 +104,21 @@ def register_detector(
     needs_files: bool = False,
     min_side: int = MIN_SIDE,
     name: str | None = None,
+    recipe: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a factory ``fn(**overrides) -> detector`` under ``name`` (default: its name).
 
     ``min_side`` is the smallest shorter side (px) of a stored image the detector can use
-    (``DetectorMeta.min_side``; default ``MIN_SIDE``, the loader's own floor).
+    (``DetectorMeta.min_side``; default ``MIN_SIDE``, the loader's own floor). ``recipe``: the
+    source report's own parameters, which ``run --recipe paper`` applies.
     """
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         entry_name = name or fn.__name__
         meta = DetectorMeta(
-            entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files, min_side
-        )
+            entry_name, family, paper, input_size, normalisation, needs_gpu, needs_files,
+            min_side, dict(recipe or {}),
+        )  # fmt: skip
         doc = (fn.__doc__ or "").strip().splitlines()
         DETECTORS.add(Entry(entry_name, fn, meta, fn.__module__, doc[0] if doc else ""))
         return fn
@@ -166,64 +163,6 @@ def register_layout(
     return decorator
 
 
-def load_plugins() -> None:
-    """Import every dataset/layout module under ``benchmark.data``, every built-in detector
-    module and every ``fakebench.detectors`` entry point."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import benchmark.data
-    import detectors
-
-    # dataset builders and layouts register themselves, like detectors: no module named here
-    for mod in pkgutil.walk_packages(benchmark.data.__path__, prefix="benchmark.data."):
-        _import_plugin(mod.name, lambda n=mod.name: importlib.import_module(n))
-    for mod in pkgutil.walk_packages(detectors.__path__, prefix="detectors."):
-        _import_plugin(mod.name, lambda n=mod.name: importlib.import_module(n))
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        _import_plugin(f"{ep.name} ({ep.value})", ep.load)
-
-
-def _import_plugin(label: str, load: Callable[[], Any]) -> None:
-    try:
-        load()
-    except Exception as exc:  # a broken plugin must not take the others down
-        _plugin_errors[label] = f"{type(exc).__name__}: {exc}"
-        log.warning("detector plugin %s failed to load: %s", label, exc)
-
-
-def plugin_errors() -> dict[str, str]:
-    """Plugins that failed to import, with their error."""
-    load_plugins()
-    return dict(_plugin_errors)
-
-
-def list_detectors(pattern: str | None = None) -> list[str]:
-    """Registered detector names matching comma-separated wildcards (all when ``None``)."""
-    load_plugins()
-    return DETECTORS.names(pattern)
-
-
-def detector_meta(name: str) -> DetectorMeta:
-    load_plugins()
-    meta = DETECTORS.get(name).meta
-    assert meta is not None
-    return meta
-
-
-def create_detector(name: str, **overrides: Any) -> Any:
-    """Build detector ``name`` with parameter overrides; unknown parameters are an error."""
-    load_plugins()
-    entry = DETECTORS.get(name)
-    try:
-        det = entry.factory(**overrides)
-    except TypeError as exc:
-        raise TypeError(f"{name}: bad parameter override {sorted(overrides)}: {exc}") from exc
-    det.meta = entry.meta
-    return det
-
-
 def pin_params(kw: dict[str, Any], **pinned: Any) -> dict[str, Any]:
     """``kw`` plus a variant factory's pinned parameters.
 
@@ -234,17 +173,6 @@ def pin_params(kw: dict[str, Any], **pinned: Any) -> dict[str, Any]:
         if kw.get(key, value) != value:
             raise TypeError(f"this variant fixes {key}={value!r}; got {key}={kw[key]!r}")
     return kw | pinned
-
-
-def list_datasets(pattern: str | None = None) -> list[str]:
-    load_plugins()
-    return DATASETS.names(pattern)
-
-
-def list_layouts() -> list[str]:
-    """Registered dataset layouts, in the order ``--dataset PATH`` tries them."""
-    load_plugins()
-    return sorted(LAYOUTS.names(), key=lambda n: LAYOUTS.get(n).meta.priority)
 
 
 def _natural_key(name: str) -> list[Any]:

@@ -6,22 +6,10 @@ names are re-exported here. Layout and dataset modules register themselves
 every module of this package, as it does for detectors.
 """
 
-from benchmark.data.checks import (
-    ALL_DETECTORS,
-    BELOW_MIN_SIZE,
-    MIN_SIDE,
-    check_file,
-    drop_below_min_side,
-    min_size_summary,
-    read_skipped,
-    skip_summary,
-    write_skipped,
-)
-from benchmark.data.loader import FOLDER_OPTIONS, dataset_options, load_dataset, load_folder
-from benchmark.data.manifest import Record, Scan, build_dataset, find_duplicates, split_samples
-from benchmark.data.samples import (
+from benchmark.core.samples import (
     IMAGE_SUFFIXES,
     MAX_PIXELS,
+    MIN_SIDE,
     SPLITS,
     DataError,
     Dataset,
@@ -34,6 +22,18 @@ from benchmark.data.samples import (
     stored_size,
     to_rgb_uint8,
 )
+from benchmark.data.checks import (
+    ALL_DETECTORS,
+    BELOW_MIN_SIZE,
+    check_file,
+    drop_below_min_side,
+    min_size_summary,
+    read_skipped,
+    skip_summary,
+    write_skipped,
+)
+from benchmark.data.loader import FOLDER_OPTIONS, dataset_options, load_dataset, load_folder
+from benchmark.data.manifest import Record, Scan, build_dataset, find_duplicates, split_samples
 
 __all__ = [
     "ALL_DETECTORS",

@@ -27,12 +27,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmark.data.samples import MAX_PIXELS, READ_ERRORS, Dataset, cache_dir, stored_size
+from benchmark.core.io import atomic_write_text
+from benchmark.core.samples import (  # noqa: F401 - MIN_SIDE: the layouts' floor, re-exported
+    MAX_PIXELS,
+    MIN_SIDE,
+    READ_ERRORS,
+    Dataset,
+    cache_dir,
+    stored_size,
+)
 
 CHECK_VERSION = 1  # bump when check_file changes what it decides
-# Smaller than this is no image for any detector here (one JPEG block); a run can raise it
-# with the loader's ``min_side`` option, e.g. to a detector's input size.
-MIN_SIDE = 8
+# MIN_SIDE (core.samples): smaller is no image for any detector here (one JPEG block); a run
+# can raise it with the loader's ``min_side`` option, e.g. to a detector's input size.
 BELOW_MIN_SIZE = "below_min_size"  # smaller than one detector's minimum (the harness skips it)
 ALL_DETECTORS = "*"  # skipped.csv's detector for files skipped at load, for every detector
 SKIPPED_COLUMNS = ["dataset", "detector", "reason", "count"]
@@ -203,8 +210,6 @@ def _write_counts(path: Path, rows: list[dict[str, Any]], ran: set[str] | None =
     detectors not in ``ran`` (a published folder is updated per detector, like its tables)."""
     import io
 
-    from benchmark.results import atomic_write_text
-
     if ran is not None and path.is_file():
         kept = [r for r in read_skipped(path) if r["detector"] not in ran]
         rows = sorted(kept + rows, key=lambda r: (r["detector"] != ALL_DETECTORS, r["detector"]))
@@ -256,8 +261,6 @@ def write_skipped(
             evaluate (a published folder is updated per detector, like its tables).
     """
     import io
-
-    from benchmark.results import atomic_write_text
 
     folder = Path(folder)
     detector_skips, detectors = list(detector_skips), list(detectors)

@@ -20,11 +20,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.samples import DataError
 from benchmark.data.checks import skip
 from benchmark.data.folders import SPLIT_NAMES
 from benchmark.data.lists import read_text
 from benchmark.data.manifest import Record, Scan
-from benchmark.data.samples import DataError
 from benchmark.registry import register_layout
 
 OPENFORENSICS = {"train": "train", "val": "val", "test-dev": "test", "test-challenge": "challenge"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.data.samples import DataError, cache_dir, read_image
+from benchmark.core.samples import DataError, cache_dir, read_image
 
 CASCADE = "haarcascade_frontalface_default.xml"
 FACE_VERSION = 1  # bump when detection or cropping changes: part of the dataset fingerprint

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from benchmark.core.samples import IMAGE_SUFFIXES, DataError
 from benchmark.data.manifest import Record, Scan
-from benchmark.data.samples import IMAGE_SUFFIXES, DataError
 from benchmark.registry import register_layout
 
 SPLIT_NAMES = {

@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from benchmark.core.samples import IMAGE_SUFFIXES, DataError
 from benchmark.data.checks import skip
 from benchmark.data.folders import SPLIT_NAMES
 from benchmark.data.manifest import Record, Scan
-from benchmark.data.samples import IMAGE_SUFFIXES, DataError
 from benchmark.registry import register_layout
 
 _LIST = re.compile(r"(train|training|val|valid|validation|test|testing)(?:[_\-.]?list)?", re.I)

@@ -8,14 +8,19 @@ scan then goes through :func:`benchmark.data.manifest.build_dataset` (checks, cr
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import logging
+import pkgutil
 from pathlib import Path
 from typing import Any
 
-from benchmark import progress
-from benchmark.data.checks import MIN_SIDE
+from benchmark.core import events
+from benchmark.core.samples import MIN_SIDE, DataError, Dataset
 from benchmark.data.manifest import build_dataset
-from benchmark.data.samples import DataError, Dataset
+from benchmark.registry import DATASETS, LAYOUTS
+
+log = logging.getLogger(__name__)
 
 # options a folder accepts (``--dataset-opt KEY=VALUE``); the rest are for registered datasets
 FOLDER_OPTIONS = {
@@ -30,11 +35,36 @@ FOLDER_OPTIONS = {
 }
 
 
+_errors: dict[str, str] = {}
+_imported = False
+
+
+def register_builtin() -> dict[str, str]:
+    """Import every module of this package once: each layout and dataset registers itself
+    (``@register_layout``, ``@register_dataset``), so no module is named here. Returns the
+    modules that failed to import, with their error (the others still register)."""
+    global _imported
+    if not _imported:
+        _imported = True
+        here = [str(Path(__file__).parent)]  # this package's folder, without importing it again
+        for mod in pkgutil.walk_packages(here, prefix="benchmark.data."):
+            try:
+                importlib.import_module(mod.name)
+            except Exception as exc:  # noqa: BLE001 - a broken layout must not take the others down
+                _errors[mod.name] = f"{type(exc).__name__}: {exc}"
+                log.warning("dataset module %s failed to load: %s", mod.name, exc)
+    return dict(_errors)
+
+
+def layouts_in_order() -> list[str]:
+    """Registered dataset layouts, in the order ``--dataset PATH`` tries them."""
+    register_builtin()
+    return sorted(LAYOUTS.names(), key=lambda n: LAYOUTS.get(n).meta.priority)
+
+
 def detect_layout(root: Path) -> str:
     """Name of the first registered layout that recognises ``root``."""
-    from benchmark.registry import LAYOUTS, list_layouts
-
-    names = list_layouts()
+    names = layouts_in_order()
     for name in names:
         try:
             if LAYOUTS.get(name).meta.detect(root):
@@ -78,9 +108,7 @@ def load_folder(
     Returns:
         The dataset; ``dataset.skipped`` lists the files left out with their reason.
     """
-    from benchmark.registry import LAYOUTS, load_plugins
-
-    load_plugins()
+    register_builtin()
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
@@ -101,7 +129,7 @@ def load_folder(
         crop_faces=crop_faces,
         face_margin=face_margin,
         box_margin=box_margin,
-        progress=progress.report,
+        progress=events.emit,
     )
 
 
@@ -112,9 +140,7 @@ def load_dataset(
 
     Folder options are those of :func:`load_folder` (``layout``, ``crop_faces``, ...).
     """
-    from benchmark.registry import DATASETS, load_plugins
-
-    load_plugins()
+    register_builtin()
     if name_or_path in DATASETS.names():
         factory = DATASETS.get(name_or_path).factory
         known = dataset_options(factory)

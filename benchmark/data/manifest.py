@@ -13,14 +13,14 @@ path, group, generator, SHA-1, size per sample) is written to ``<cache>/manifest
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.data.checks import MIN_SIDE, CheckCache, skip
-from benchmark.data.samples import SPLITS, DataError, Dataset, Sample, cache_dir
+from benchmark.core.samples import MIN_SIDE, SPLITS, DataError, Dataset, Sample, cache_dir
+from benchmark.data.checks import CheckCache, skip
 
 
 @dataclass
@@ -309,8 +309,3 @@ def find_duplicates(splits: dict[str, list[Sample]]) -> list[dict[str, Any]]:
                 }
             )
     return out
-
-
-def count_by(samples: list[Sample], key: str) -> dict[str, int]:
-    """How many samples per value of ``meta[key]``."""
-    return dict(Counter(str(s.meta.get(key, "")) for s in samples))

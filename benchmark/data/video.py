@@ -16,10 +16,10 @@ import hashlib
 import re
 from pathlib import Path
 
+from benchmark.core.samples import IMAGE_SUFFIXES, cache_dir
 from benchmark.data.checks import skip
 from benchmark.data.folders import SPLIT_NAMES, class_of
 from benchmark.data.manifest import Record, Scan
-from benchmark.data.samples import cache_dir
 from benchmark.registry import register_layout
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -31,8 +31,6 @@ def _videos(root: Path) -> list[Path]:
 
 def detect(root: Path) -> bool:
     """More videos than images among the first 1000 files (a stray clip is no video set)."""
-    from benchmark.data.samples import IMAGE_SUFFIXES
-
     videos = images = 0
     for i, p in enumerate(root.rglob("*")):
         suffix = p.suffix.lower()

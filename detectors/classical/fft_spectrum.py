@@ -23,10 +23,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from benchmark.data import MIN_SIDE, Sample
-from benchmark.features import cached_features
+from benchmark.core.samples import MIN_SIDE, Sample
 from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
+from benchmark.toolkit.features import cached_features
 
 EPS = 1e-8
 
@@ -67,7 +67,7 @@ def azimuthal_spectra(
       64 points four at a time). With fewer bins than points, the profile is interpolated
       (up-sampling loses nothing).
     * ``binning="interp"``: the profile is sampled at ``n_points`` frequencies with
-      ``np.interp`` (fakebench before issue #13): on a 512-px image three bins in four are
+      ``np.interp`` (fakebench's original binning): on a 512-px image three bins in four are
       never read, including the high-frequency ones where up-sampling peaks sit.
 
     ``extent`` (see ``_radii``) says which radii count: the full circle (this function's
@@ -124,7 +124,7 @@ def _coarse_bins(h: int, w: int, n_points: int, extent: str = "circle") -> np.nd
 def spectra_of(
     samples: list[Sample], n_points: int, binning: str, extent: str = "circle"
 ) -> np.ndarray:
-    """``azimuthal_spectra`` of samples (picklable, for ``benchmark.features``)."""
+    """``azimuthal_spectra`` of samples (picklable, for ``benchmark.toolkit.features``)."""
     return azimuthal_spectra([s.load() for s in samples], n_points, binning=binning, extent=extent)
 
 
@@ -141,7 +141,7 @@ class FFTSpectrum(BaseDetector):
         classifier: ``"logreg"`` or ``"linear_svm"``.
         C: inverse regularisation strength of the classifier.
         binning: ``"mean"`` averages every radial bin into the common grid; ``"interp"``
-            samples it (the behaviour before issue #13, kept for comparisons).
+            samples it (fakebench's original binning, kept for comparisons).
         extent: ``"corners"`` (every radius up to the corners, as Durall et al.'s code: the
             diagonal frequencies where a stride-2 up-sampling's checkerboard peaks) or
             ``"circle"`` (radii up to half the shorter side, every ring complete; the default
@@ -151,7 +151,7 @@ class FFTSpectrum(BaseDetector):
 
     # 2: radial bins averaged into the common grid, not sampled; 3: radii up to the corners
     fit_version = 3
-    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.engine.tuning``).
     search_space: ClassVar[dict[str, tuple]] = {
         "C": (0.01, 0.1, 1.0, 10.0),
         "n_points": (32, 64, 128),

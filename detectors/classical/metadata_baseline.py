@@ -7,10 +7,11 @@ high score here means the dataset leaks its labels through storage, not through 
 
 Features per file, read with Pillow from the header only (pixels are never decoded):
 format (one-hot), JPEG quantisation tables (``im.quantization``: log of the 64 luma and 64
-chroma entries, zeros and a flag when absent), the IJG quality they imply, chroma subsampling
-(``JpegImagePlugin.get_sampling``), progressive encoding, bytes per pixel (file size / (w·h)),
-width, height, mode (grey / alpha / palette), EXIF and ICC presence. They are standardised and
-fed to a logistic regression. In-memory samples (no file) are not applicable.
+chroma entries, zeros and a flag when absent), the IJG quality they imply
+(``benchmark.data.jpeg.ijg_quality``), chroma subsampling (``JpegImagePlugin.get_sampling``),
+progressive encoding, bytes per pixel (file size / (w·h)), width, height, mode (grey / alpha /
+palette), EXIF and ICC presence. They are standardised and fed to a logistic regression.
+In-memory samples (no file) are not applicable.
 """
 
 from __future__ import annotations
@@ -22,25 +23,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from benchmark.data import DataError, Sample
+from benchmark.core.samples import DataError, Sample
+from benchmark.data.jpeg import ijg_quality
 from benchmark.protocol import BaseDetector, NotApplicableError
 from benchmark.registry import register_detector
 
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF")
 N_FEATURES = len(FORMATS) + 1 + 2 * 64 + 1 + 1 + 4 + 1 + 5 + 3 + 2
-# IJG's standard luminance table at quality 50 (libjpeg jcparam.c), for the quality estimate.
-_IJG_LUMA = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69,
-    56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81,
-    104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-], dtype=np.float64)  # fmt: skip
-
-
-def _ijg_quality(luma: np.ndarray) -> float:
-    """Quality 1..100 whose IJG scaling is closest to ``luma`` (order-insensitive mean ratio)."""
-    scale = 100.0 * np.mean(luma) / np.mean(_IJG_LUMA)  # libjpeg: table = base * scale / 100
-    quality = (200.0 - scale) / 2.0 if scale <= 100 else 5000.0 / scale
-    return float(np.clip(quality, 1.0, 100.0))
 
 
 def file_features(path: str | Path) -> np.ndarray:
@@ -79,7 +68,7 @@ def file_features(path: str | Path) -> np.ndarray:
         tables[1] = tables[0]  # greyscale JPEG: one table serves both
     feats = [float(fmt == f) for f in FORMATS] + [float(fmt not in FORMATS)]
     feats += list(np.log1p(tables.reshape(-1)))
-    feats += [float(bool(quant)), _ijg_quality(tables[0]) / 100.0 if quant else 0.0]
+    feats += [float(bool(quant)), ijg_quality(tables[0]) / 100.0 if quant else 0.0]
     feats += [float(sampling == s) for s in (-1, 0, 1, 2)]
     feats += [float(bool(info.get("progressive") or info.get("progression")))]
     feats += [
@@ -99,7 +88,7 @@ def file_features(path: str | Path) -> np.ndarray:
 class MetadataBaseline(BaseDetector):
     """File-storage features → StandardScaler + logistic regression (no pixels)."""
 
-    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.engine.tuning``).
     search_space: ClassVar[dict[str, tuple]] = {"C": (0.01, 0.1, 1.0, 10.0)}
 
     def __init__(self, C: float = 1.0, seed: int = 0):

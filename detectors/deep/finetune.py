@@ -4,15 +4,15 @@
 (``detectors.deep.loop``) under a freeze policy:
 
 * ``freeze="head"``: the backbone is fixed, so its global-pooled features are computed once per
-  image (and per test condition), stored in the feature cache (``benchmark.features``, keyed by
-  the images, the architecture, input size and the weights file's identity) and only the
-  linear head trains, on those vectors. This is what lets every backbone run the whole
+  image (and per test condition), stored in the feature cache (``benchmark.toolkit.features``,
+  keyed by the images, the architecture, input size and the weights file's identity) and only
+  the linear head trains, on those vectors. This is what lets every backbone run the whole
   condition grid on a CPU: each image costs one forward pass of the backbone, once.
 * ``freeze="last_n"`` / ``"full"``: images go through the network every epoch (Leonardi's
   EfficientNet-B0 with its last two feature blocks unfrozen; Congiu et al. 2025 and
   arXiv:2503.11389 fine-tune everything).
 
-Weights: ``pretrained=True`` resolves them offline (``benchmark.weights``); absent weights
+Weights: ``pretrained=True`` resolves them offline (``benchmark.toolkit.weights``); absent weights
 are an error unless ``allow_random_init`` (``run --all`` sets it), which records
 ``pretrained_ = False``. ``pretrained=False`` is random initialisation by choice (the
 comparison of ``efficientnet_lite0`` with ``efficientnet_lite0_scratch``).
@@ -21,11 +21,11 @@ comparison of ``efficientnet_lite0`` with ``efficientnet_lite0_scratch``).
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from benchmark.data import Sample
+from benchmark.core.samples import Sample
 from detectors.deep.backbones import apply_freeze, build_backbone, get_spec, wrap_frozen
 from detectors.deep.training import (
     TorchDetector,
@@ -64,16 +64,34 @@ class BackboneDetector(TorchDetector):
         weights_path: explicit checkpoint file instead of the caches.
         allow_random_init: absent weights → random init (recorded) instead of an error.
         use_cache: cache frozen features on disk (``freeze="head"`` only).
-        **kw: the shared loop's options (input_size, epochs, lr, ...; see ``TorchDetector``).
+        input_size: square input side; ``None`` (the default): the architecture's native size
+            (``BackboneSpec.input_size``).
+        epochs, batch_size, lr, patience, device, train_aug, seed, num_threads, scheduler,
+            class_weights, accum_steps, max_train_images, memory_cap_gb, num_workers, resume,
+            condition_grid: the shared loop's options, as in ``TorchDetector``.
     """
+
+    capabilities: ClassVar[frozenset[str]] = TorchDetector.capabilities | {"pretrained_weights"}
 
     def __init__(
         self, arch: str = "resnet18", freeze: str = "head", last_n: int = 2,
         pretrained: bool = True, weights_path: str | None = None,
-        allow_random_init: bool = False, use_cache: bool = True, **kw: Any,
+        allow_random_init: bool = False, use_cache: bool = True, input_size: int | None = None,
+        epochs: int = 15, batch_size: int = 32, lr: float = 1e-4, patience: int | None = 3,
+        device: str = "auto", train_aug: str = "none", seed: int = 0,
+        num_threads: int | None = None, scheduler: str = "plateau",
+        class_weights: tuple[float, float] | None = None, accum_steps: int = 1,
+        max_train_images: int | None = None, memory_cap_gb: float = 2.0, num_workers: int = 2,
+        resume: bool = True, condition_grid: str = "full",
     ) -> None:  # fmt: skip
-        kw.setdefault("input_size", get_spec(arch).input_size)
-        super().__init__(**kw)
+        super().__init__(
+            input_size=get_spec(arch).input_size if input_size is None else input_size,
+            epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, device=device,
+            train_aug=train_aug, seed=seed, num_threads=num_threads, scheduler=scheduler,
+            class_weights=class_weights, accum_steps=accum_steps,
+            max_train_images=max_train_images, memory_cap_gb=memory_cap_gb,
+            num_workers=num_workers, resume=resume, condition_grid=condition_grid,
+        )  # fmt: skip
         self.arch = arch
         self.freeze = freeze
         self.last_n = last_n
@@ -134,7 +152,7 @@ class BackboneDetector(TorchDetector):
         fn = partial(_features, body, self.normalisation, int(self.input_size), 64)
         if not self.use_cache:
             return fn(samples)
-        from benchmark.features import cached_features
+        from benchmark.toolkit.features import cached_features
 
         return cached_features(samples, fn, key, n_jobs=1, name=f"backbone_{self.arch}")
 
@@ -191,7 +209,8 @@ class BackboneDetector(TorchDetector):
         self.weights_source_, self.pretrained_ = meta["weights_source"], meta["pretrained"]
 
     def weights_source_spec(self) -> tuple[str, str] | None:
-        """``(kind, id)`` of the pretrained weights (``benchmark.weights.locate``); ``None``."""
+        """``(kind, id)`` of the pretrained weights (``benchmark.toolkit.weights.locate``);
+        ``None`` when ``pretrained=False``."""
         if not self.pretrained:
             return None
         spec = get_spec(self.arch)

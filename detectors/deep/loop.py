@@ -7,7 +7,7 @@ accumulation (Leonardi), early stopping on the *validation* loss with a patience
 epoch's weights kept in ``best.pt`` and reloaded with ``torch.load(..., weights_only=True)``, a
 ``last.pt`` written after every epoch so an interrupted fit resumes from the next epoch, a
 per-epoch CSV log (``epochs.csv``: train/val loss, accuracy, val AUC, learning rate), seeded
-determinism and a progress line per epoch through ``benchmark.progress.report``.
+determinism and a progress line per epoch through ``benchmark.core.events.emit``.
 
 Training data is either a preloaded uint8 tensor ``(N, 3, S, S)`` (sliced per batch: an epoch
 costs only the network) or any ``torch.utils.data.Dataset`` of ``(uint8 image, label)`` pairs,
@@ -19,28 +19,36 @@ On CUDA only: automatic mixed precision (float16 autocast + ``GradScaler``), cha
 pinned memory and non-blocking copies; on an out-of-memory error the mini-batch is split into
 halves (gradients accumulated, so the effective batch is unchanged) and the step retried;
 each halving is recorded in ``TrainResult.oom_halvings``.
+
+The mini-batch steps, the validation pass and the holdout are in ``detectors.deep.minibatch``;
+the checkpoint and log files (``best.pt``, ``last.pt``, ``epochs.csv``) in
+``detectors.deep.checkpoints``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from benchmark import progress
+from benchmark.core import events
+from detectors.deep.checkpoints import (  # noqa: F401 - LOG_FIELDS, write_history_csv re-exported
+    LOG_FIELDS,
+    append_csv,
+    resume_state,
+    write_history_csv,
+)
+from detectors.deep.minibatch import as_labels, evaluate, holdout, is_oom, iter_batches, train_step
 from detectors.deep.preprocess import (  # noqa: F401 - torch_settings re-exported
     cuda_speedups,
     resolve_device,
-    stratified_holdout,
     to_input,
     torch_settings,
 )
@@ -52,7 +60,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEDULERS = ("none", "plateau")
-LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "lr", "seconds")
 Augment = Callable[["torch.Tensor", np.random.Generator], "torch.Tensor"]
 
 
@@ -67,79 +74,6 @@ class TrainResult:
     resumed_from: int = 0
     micro_batch: int = 0
     oom_halvings: int = 0
-
-
-def _is_oom(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-def _batches(
-    x: Any, y: torch.Tensor | None, batch: int, gen: torch.Generator | None, workers: int, pin: bool
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Mini-batches of a tensor (sliced) or a Dataset (``DataLoader``); shuffled with ``gen``."""
-    import torch
-
-    if isinstance(x, torch.Tensor):
-        n = len(x)
-        order = torch.randperm(n, generator=gen) if gen is not None else torch.arange(n)
-        for start in range(0, n, batch):
-            idx = order[start : start + batch]
-            yield x[idx], y[idx]
-        return
-    from torch.utils.data import DataLoader
-
-    loader = DataLoader(
-        x, batch_size=batch, shuffle=gen is not None, generator=gen, num_workers=workers,
-        pin_memory=pin, persistent_workers=False,
-    )  # fmt: skip
-    yield from loader
-
-
-def _evaluate(
-    model: nn.Module, x: Any, y: torch.Tensor | None, prepare: Callable, batch: int,
-    workers: int = 0, amp: bool = False,
-) -> tuple[float, float, float]:  # fmt: skip
-    """Mean cross-entropy, accuracy and ROC-AUC of ``model`` on ``x`` (eval, no grad)."""
-    import torch
-
-    from benchmark.metrics import roc_auc
-
-    model.eval()
-    loss_sum, correct, n, fake_prob, labels = 0.0, 0, 0, [], []
-    with torch.inference_mode():
-        for xb, yb in _batches(x, y, batch, None, workers, False):
-            with torch.autocast("cuda", enabled=amp):
-                logits = model(prepare(xb)).float()
-            target = yb.to(logits.device, non_blocking=True)
-            loss_sum += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
-            correct += int((logits.argmax(1) == target).sum())
-            n += len(yb)
-            fake_prob.append(torch.softmax(logits, dim=1)[:, 1].cpu())
-            labels.append(yb.cpu())
-    with warnings.catch_warnings():  # one class in a tiny holdout: NaN, already explained
-        warnings.simplefilter("ignore")
-        auc = roc_auc(torch.cat(labels).numpy(), torch.cat(fake_prob).numpy())
-    return loss_sum / max(n, 1), correct / max(n, 1), auc
-
-
-def _holdout(x: Any, y: torch.Tensor, seed: int) -> tuple[Any, torch.Tensor, Any, torch.Tensor]:
-    import torch
-    from torch.utils.data import Subset
-
-    keep, held = stratified_holdout(y.numpy(), 0.1, seed)
-    if isinstance(x, torch.Tensor):
-        return x[keep], y[keep], x[held], y[held]
-    return Subset(x, keep.tolist()), y[keep], Subset(x, held.tolist()), y[held]
-
-
-def _labels(x: Any, y: Any) -> torch.Tensor:
-    import torch
-
-    if y is not None:
-        return torch.as_tensor(np.asarray(y), dtype=torch.long)
-    return torch.as_tensor([int(x[i][1]) for i in range(len(x))], dtype=torch.long)
 
 
 def train_model(
@@ -197,11 +131,11 @@ def train_model(
         )
     if scheduler not in SCHEDULERS:
         raise ValueError(f"scheduler must be one of {SCHEDULERS}, got {scheduler!r}")
-    train_y = _labels(train_x, train_y)
+    train_y = as_labels(train_x, train_y)
     if val_x is None or len(val_x) == 0:
-        train_x, train_y, val_x, val_y = _holdout(train_x, train_y, seed)
+        train_x, train_y, val_x, val_y = holdout(train_x, train_y, seed)
         log.info("%s: no validation set; holding out %d training images", desc, len(val_y))
-    val_y = _labels(val_x, val_y)
+    val_y = as_labels(val_x, val_y)
     speed = cuda_speedups(dev)
     model.to(dev)
     if speed["channels_last"]:
@@ -233,14 +167,14 @@ def train_model(
         folder = Path(ckpt_dir or stack.enter_context(tempfile.TemporaryDirectory()))
         folder.mkdir(parents=True, exist_ok=True)
         ckpt, last, csv_path = folder / "best.pt", folder / "last.pt", folder / "epochs.csv"
-        state = _resume_state(last, model, optimizer, sched, dev) if resume and ckpt_dir else None
+        state = resume_state(last, model, optimizer, sched, dev) if resume and ckpt_dir else None
         if state is not None:
             gen.set_state(state["gen"])
             best_loss, bad_epochs = float(state["best_loss"]), int(state["bad_epochs"])
             result.best_epoch, result.history = int(state["best_epoch"]), list(state["history"])
             first = result.resumed_from = int(state["epoch"]) + 1
             rng = np.random.default_rng([seed, first])
-            progress.report(f"{desc}: resuming after epoch {first - 1} from {last}")
+            events.emit(f"{desc}: resuming after epoch {first - 1} from {last}")
         elif csv_path.exists():
             csv_path.unlink()
         stop = bool(result.history) and (
@@ -251,7 +185,9 @@ def train_model(
             model.train()
             loss_sum, correct, seen, step = torch.zeros((), device=dev), 0, 0, 0
             optimizer.zero_grad(set_to_none=True)
-            batches = _batches(train_x, train_y, batch_size, gen, num_workers, speed["pin_memory"])
+            batches = iter_batches(
+                train_x, train_y, batch_size, gen, num_workers, speed["pin_memory"]
+            )
             for xb, yb in batches:
                 if len(yb) < 2 and seen:  # BatchNorm cannot train on a single image
                     continue
@@ -263,13 +199,13 @@ def train_model(
                 yb = yb.to(dev, non_blocking=True)
                 while True:
                     try:
-                        loss_b, correct_b = _step(
+                        loss_b, correct_b = train_step(
                             model, xb, yb, prepare, weight, scaler, speed["amp"],
                             result.micro_batch, accum_steps,
                         )  # fmt: skip
                         break
                     except (RuntimeError, torch.OutOfMemoryError) as exc:
-                        if not _is_oom(exc) or result.micro_batch <= 1:
+                        if not is_oom(exc) or result.micro_batch <= 1:
                             raise
                         optimizer.zero_grad(set_to_none=True)
                         result.micro_batch //= 2
@@ -296,7 +232,7 @@ def train_model(
                 optimizer.zero_grad(set_to_none=True)
             train_loss = float(loss_sum) / max(seen, 1)
             eval_batch = result.micro_batch if result.oom_halvings else batch_size * 2
-            val_loss, val_acc, val_auc = _evaluate(
+            val_loss, val_acc, val_auc = evaluate(
                 model, val_x, val_y, prepare, eval_batch, num_workers, speed["amp"]
             )
             lr_now = float(optimizer.param_groups[0]["lr"])
@@ -314,7 +250,7 @@ def train_model(
                 "seconds": time.perf_counter() - t0,
             }  # fmt: skip
             result.history.append(row)
-            _append_csv(csv_path, row)
+            append_csv(csv_path, row)
             torch.save(
                 {
                     "epoch": epoch, "model": model.state_dict(),
@@ -325,7 +261,7 @@ def train_model(
                 },
                 last,
             )  # fmt: skip
-            progress.report(
+            events.emit(
                 f"{desc} epoch {epoch}/{epochs}: train_loss={train_loss:.4f} "
                 f"val_loss={val_loss:.4f} val_acc={val_acc:.3f} val_auc={val_auc:.3f} "
                 f"lr={lr_now:.2g} ({row['seconds']:.1f}s){' *best' if improved else ''}"
@@ -344,62 +280,3 @@ def train_model(
     log.info("%s: kept epoch %d of %d (best val_loss=%.4f) after %.1fs", desc, result.best_epoch,
              len(result.history), best_loss, result.seconds)  # fmt: skip
     return result
-
-
-def _resume_state(
-    last: Path, model: nn.Module, optimizer: Any, sched: Any, dev: torch.device
-) -> dict[str, Any] | None:
-    """Load ``last.pt`` into model/optimizer/scheduler; ``None`` (start afresh) if unusable."""
-    import torch
-
-    if not last.is_file():
-        return None
-    try:
-        state = torch.load(last, map_location=dev, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if sched is not None and state.get("scheduler"):
-            sched.load_state_dict(state["scheduler"])
-        return state
-    except Exception as exc:  # noqa: BLE001 - a stale or truncated checkpoint: train afresh
-        log.warning(
-            "%s: cannot resume (%s: %s); training from the start", last, type(exc).__name__, exc
-        )
-        last.unlink(missing_ok=True)
-        return None
-
-
-def _step(
-    model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, prepare: Callable, weight: Any,
-    scaler: Any, amp: bool, micro: int, accum_steps: int,
-) -> tuple[torch.Tensor, int]:  # fmt: skip
-    """Forward/backward of one mini-batch in micro-batches of ``micro`` (gradients summed)."""
-    import torch
-
-    loss_sum, correct = torch.zeros((), device=yb.device), 0
-    for start in range(0, len(yb), micro):
-        xm, ym = xb[start : start + micro], yb[start : start + micro]
-        with torch.autocast("cuda", enabled=amp):
-            logits = model(prepare(xm))
-            loss = torch.nn.functional.cross_entropy(logits.float(), ym, weight=weight)
-        share = len(ym) / len(yb)
-        scaler.scale(loss * share / accum_steps).backward()
-        loss_sum += loss.detach() * share
-        correct += int((logits.argmax(1) == ym).sum())
-    return loss_sum, correct
-
-
-def write_history_csv(history: list[dict[str, float]], path: Path) -> None:
-    """Write a training history (``TrainResult.history``) as the per-epoch CSV log."""
-    path.unlink(missing_ok=True)
-    for row in history:
-        _append_csv(path, row)
-
-
-def _append_csv(path: Path, row: dict[str, float]) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})

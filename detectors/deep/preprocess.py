@@ -4,10 +4,10 @@ Holds what turns samples into network input: decoding a list of ``Sample``s into
 ``(N, 3, S, S)`` tensor at the model's input size (torchvision v2 ``resize`` with antialiasing,
 batched per image shape), the named per-channel normalisations (ImageNet's mean and std as
 torchvision's pretrained weights use them, and [-1, 1]), Wang et al. 2020's (CNNDetection)
-blur + JPEG training augmentation applied per image of a uint8 batch (``benchmark.corruptions``),
-the seeded stratified validation holdout, the choice of device, the CUDA-only speed-ups and
-seeded torch settings. ``training`` re-exports all
-of it. Heavy imports (torch, torchvision) stay inside functions: ``detectors/`` is imported by
+blur + JPEG training augmentation applied per image of a uint8 batch
+(``benchmark.conditions.corruptions``), the seeded stratified validation holdout, the choice of
+device, the CUDA-only speed-ups and seeded torch settings. ``training`` re-exports all of it.
+Heavy imports (torch, torchvision) stay inside functions: ``detectors/`` is imported by
 ``python -m benchmark list``.
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmark.data import Sample
+from benchmark.core.samples import Sample
 
 if TYPE_CHECKING:
     import torch
@@ -113,10 +113,11 @@ def to_input(x: torch.Tensor, normalisation: str, device: torch.device) -> torch
 
 
 def cnndetection_batch(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Wang et al. 2020 blur + JPEG (``benchmark.corruptions``) on each uint8 image of a batch."""
+    """Wang et al. 2020 blur + JPEG (``benchmark.conditions.corruptions``) on each uint8 image
+    of a batch."""
     import torch
 
-    from benchmark.corruptions import cnndetection_augment  # imported lazily: optional module
+    from benchmark.conditions.corruptions import cnndetection_augment
 
     arr = x.permute(0, 2, 3, 1).numpy()
     out = np.stack([cnndetection_augment(np.ascontiguousarray(a), rng) for a in arr])

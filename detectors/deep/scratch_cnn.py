@@ -12,7 +12,8 @@ follow the report (``conv1``, ``bn1``, ``pool1``, ..., ``fc1``, ``fc2``) so its 
 match. At the report's 224 px input the net has 51 475 458 parameters, 99.8% of them in fc1.
 
 Training follows §4.4 (Adam, learning rate 1e-4, cross-entropy, batch 32) through the shared
-loop in ``detectors.deep.training`` (early stopping on validation loss, best epoch restored).
+loop (``detectors.deep.loop``, through ``TorchDetector``: early stopping on validation loss,
+best epoch restored).
 Pixels are scaled to [0, 1] with no mean/std normalisation (the report gives none; BatchNorm
 after the first convolution absorbs it).
 
@@ -20,7 +21,8 @@ Deviations, chosen to fit ``run --all`` in about 15 minutes on a 2-core CPU: the
 is 128 px (the default dataset's native size, which also keeps the up-sampling traces a resize
 would blur) instead of 224, so fc1 has 128·16·16 = 32 768 inputs (16.9 M parameters in all),
 and training stops after at most 10 epochs (patience 3) instead of 15. Both are parameters:
-``--set scratch_cnn.input_size=224 --set scratch_cnn.epochs=15`` restores the report's setting.
+``--set scratch_cnn.input_size=224 --set scratch_cnn.epochs=15`` restores the report's setting
+(``run --recipe paper`` applies the registered recipe: those two and no plateau scheduler).
 On the default dataset (720 train / 240 val images of 128 px) an epoch takes about 21 s on two
 idle CPU cores (about 3.5 min for 10 epochs; 224 px would cost about 3× more) and predicting 240
 images about 2.5 s.
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import register_detector
-from detectors.deep.training import PAPER_RECIPES, TorchDetector
+from detectors.deep.training import TorchDetector
 
 if TYPE_CHECKING:
     from torch import nn
@@ -83,8 +85,8 @@ class ScratchCNN(TorchDetector):
         train_aug: ``"none"`` or ``"cnndetection"`` (blur + JPEG, Wang et al. 2020).
         seed: seeds initialisation, shuffling, flips and dropout.
         num_threads: torch CPU threads during fit/predict (``None``: leave torch's setting).
-        **kw: the shared loop's options (scheduler, class_weights, accum_steps, ...; see
-            ``TorchDetector``).
+        scheduler, class_weights, accum_steps, max_train_images, memory_cap_gb, num_workers,
+            resume, condition_grid: the shared loop's options, as in ``TorchDetector``.
     """
 
     normalisation = "[0,1]"
@@ -101,11 +103,21 @@ class ScratchCNN(TorchDetector):
         train_aug: str = "none",
         seed: int = 0,
         num_threads: int | None = None,
-        **kw: object,
+        scheduler: str = "plateau",
+        class_weights: tuple[float, float] | None = None,
+        accum_steps: int = 1,
+        max_train_images: int | None = None,
+        memory_cap_gb: float = 2.0,
+        num_workers: int = 2,
+        resume: bool = True,
+        condition_grid: str = "full",
     ) -> None:
         super().__init__(
             input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
-            device=device, train_aug=train_aug, seed=seed, num_threads=num_threads, **kw,
+            device=device, train_aug=train_aug, seed=seed, num_threads=num_threads,
+            scheduler=scheduler, class_weights=class_weights, accum_steps=accum_steps,
+            max_train_images=max_train_images, memory_cap_gb=memory_cap_gb,
+            num_workers=num_workers, resume=resume, condition_grid=condition_grid,
         )  # fmt: skip
 
     def _build_model(self) -> nn.Module:
@@ -118,10 +130,8 @@ class ScratchCNN(TorchDetector):
     input_size=DEFAULT_INPUT_SIZE,
     normalisation="[0,1]",
     min_side=DEEP_MIN_SIDE,  # resizes to its input; below 16 px it would learn interpolation
+    recipe={"input_size": 224, "epochs": 15, "scheduler": "none"},
 )
 def scratch_cnn(**kw: object) -> ScratchCNN:
     """Custom 3-block CNN trained from scratch (Congiu et al. 2025 §5, Table 1)."""
     return ScratchCNN(**kw)  # type: ignore[arg-type]
-
-
-PAPER_RECIPES["scratch_cnn"] = {"input_size": 224, "epochs": 15, "scheduler": "none"}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import register_detector
-from detectors.deep.training import PAPER_RECIPES, TorchDetector
+from detectors.deep.training import TorchDetector
 
 if TYPE_CHECKING:
     from torch import nn
@@ -76,28 +76,43 @@ class Separable64k(TorchDetector):
         input_size: square input side (default 128: the default dataset's native size).
         epochs: maximum epochs (report: 5).
         lr: Adam learning rate (report: 1e-3).
-        **kw: the shared loop's options (see ``TorchDetector``).
+        batch_size, patience, device, train_aug, seed, num_threads, scheduler, class_weights,
+            accum_steps, max_train_images, memory_cap_gb, num_workers, resume,
+            condition_grid: the shared loop's options, as in ``TorchDetector``.
     """
 
     normalisation = "[0,1]"
 
     def __init__(
-        self, input_size: int = 128, epochs: int = 5, lr: float = 1e-3, **kw: object
-    ) -> None:
-        super().__init__(input_size=input_size, epochs=epochs, lr=lr, **kw)  # type: ignore[arg-type]
+        self, input_size: int = 128, epochs: int = 5, lr: float = 1e-3, batch_size: int = 32,
+        patience: int | None = 3, device: str = "auto", train_aug: str = "none", seed: int = 0,
+        num_threads: int | None = None, scheduler: str = "plateau",
+        class_weights: tuple[float, float] | None = None, accum_steps: int = 1,
+        max_train_images: int | None = None, memory_cap_gb: float = 2.0, num_workers: int = 2,
+        resume: bool = True, condition_grid: str = "full",
+    ) -> None:  # fmt: skip
+        super().__init__(
+            input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+            device=device, train_aug=train_aug, seed=seed, num_threads=num_threads,
+            scheduler=scheduler, class_weights=class_weights, accum_steps=accum_steps,
+            max_train_images=max_train_images, memory_cap_gb=memory_cap_gb,
+            num_workers=num_workers, resume=resume, condition_grid=condition_grid,
+        )  # fmt: skip
 
     def _build_model(self) -> nn.Module:
         return build_separable64k()
 
 
+# the report gives no input size; its other settings are the defaults (Adam 1e-3, batch 32, 5
+# epochs with early stopping), so the recipe only drops the plateau scheduler it does not use
 @register_detector(  # min_side: resizes to 128 px; below 16 px it would learn interpolation
-    family="deep", paper=PAPER, input_size=128, normalisation="[0,1]", min_side=DEEP_MIN_SIDE
+    family="deep",
+    paper=PAPER,
+    input_size=128,
+    normalisation="[0,1]",
+    min_side=DEEP_MIN_SIDE,
+    recipe={"scheduler": "none"},
 )
 def separable64k(**kw: object) -> Separable64k:
     """64,066-parameter depthwise-separable CNN from scratch (Ohayon 2025 §6)."""
-    return Separable64k(**kw)
-
-
-# the report gives no input size; its other settings are the defaults (Adam 1e-3, batch 32, 5
-# epochs with early stopping), so the recipe only drops the plateau scheduler it does not use
-PAPER_RECIPES["separable64k"] = {"scheduler": "none"}
+    return Separable64k(**kw)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchmark.data import Sample
+from benchmark.core.samples import Sample
 
 if TYPE_CHECKING:
     import torch

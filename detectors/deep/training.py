@@ -1,38 +1,38 @@
-"""Shared supervised training for the deep detectors: one loop and a ``TorchDetector`` base.
+"""Shared supervised training for the deep detectors: the ``TorchDetector`` base class.
 
-The loop follows Congiu et al. 2025 §4.4 (Adam, learning rate 1e-4, cross-entropy, batch 32, up
-to 15 epochs), adding what the report leaves out and a fair comparison needs: early stopping on the
-*validation* loss with a patience, the best epoch's weights kept in a checkpoint
-(``torch.save(state_dict)``) and reloaded with ``torch.load(..., weights_only=True)``, a
-progress bar, a per-epoch log line, and seeded determinism (``torch.manual_seed``, a private
+Every deep detector trains through one loop (``detectors.deep.loop.train_model``), which follows
+Congiu et al. 2025 §4.4 (Adam, learning rate 1e-4, cross-entropy, batch 32, up to 15 epochs) and
+adds what the report leaves out and a fair comparison needs: early stopping on the *validation*
+loss with a patience, the best epoch's weights kept in a checkpoint (``torch.save(state_dict)``)
+and reloaded with ``torch.load(..., weights_only=True)``, a progress line per epoch (through
+``benchmark.core.events.emit``) and seeded determinism (``torch.manual_seed``, a private
 ``torch.Generator`` for shuffling, deterministic algorithms on CPU). The test split is never
 seen here: model selection uses validation only (10% of train, stratified, when none is given).
 
 Images are preloaded once per fit as one ``uint8`` tensor at the model's input size
 (torchvision v2 ``resize`` with antialiasing, batched per image shape), so an epoch costs only
-the network. Training-time augmentation is a random horizontal flip and, with
-``train_aug="cnndetection"``, Wang et al. 2020's blur + JPEG (``benchmark.corruptions``)
-applied to those uint8 images (i.e. at the input resolution) afresh every epoch. That input
-preparation (decoding, normalisation, augmentation, validation holdout, device choice) lives in
-``detectors.deep.preprocess`` and is re-exported here.
+the network; above ``memory_cap_gb`` they stream from disk instead
+(``detectors.deep.streaming``). Training-time augmentation is a random horizontal flip and,
+with ``train_aug="cnndetection"``, Wang et al. 2020's blur + JPEG
+(``benchmark.conditions.corruptions``) applied to those uint8 images (i.e. at the input
+resolution) afresh every epoch. That input preparation (decoding, normalisation,
+augmentation, validation holdout, device choice) lives in ``detectors.deep.preprocess``; it and
+the loop's public names are re-exported here.
 
-Heavy imports (torch, torchvision, tqdm) stay inside functions: ``detectors/`` is imported
-by ``python -m benchmark list``.
+Heavy imports (torch, torchvision) stay inside functions: ``detectors/`` is imported by
+``python -m benchmark list``.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from benchmark.data import Sample
+from benchmark.core.samples import Sample
 from benchmark.protocol import BaseDetector, NotFittedError
 from detectors.deep.loop import (  # noqa: F401 - re-exported: the public API
     LOG_FIELDS,
@@ -60,23 +60,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRAIN_AUGS = ("none", "cnndetection")
-#: Registry name → the source report's own parameters (``run --recipe paper``); the CPU
-#: defaults of each factory differ where the 30-minute CPU budget of ``run --all`` requires.
-PAPER_RECIPES: dict[str, dict[str, Any]] = {}
-
-
-def progress_enabled() -> bool:
-    """Progress bars only on an interactive stderr and unless ``FAKEBENCH_NO_PROGRESS`` is set."""
-    return sys.stderr.isatty() and not os.environ.get("FAKEBENCH_NO_PROGRESS")
 
 
 class TorchDetector(BaseDetector):
     """A detector that trains a torch network end to end with ``train_model``.
 
-    Subclasses implement ``_build_model() -> nn.Module`` (two logits: real, fake), set
-    ``normalisation`` (a key of ``NORMALISATIONS``) and may define an ``__init__`` with their
-    own defaults for some parameters that passes the rest on as ``**kw``: ``get_params`` takes
-    the union of the signatures along the class hierarchy. Fitted state: ``net_``,
+    Subclasses implement ``_build_model() -> nn.Module`` (two logits: real, fake) and set
+    ``normalisation`` (a key of ``NORMALISATIONS``). A subclass with other defaults or more
+    parameters defines an ``__init__`` that lists every parameter, its own and these, as an
+    explicit keyword with its default (scikit-learn's rule: ``get_params`` reads that
+    signature) and passes these on to ``TorchDetector.__init__``. Fitted state: ``net_``,
     ``history_``, ``best_epoch_``, ``train_seconds_``, ``input_size_``, ``device_``,
     ``streamed_``, ``oom_halvings_``.
 
@@ -100,8 +93,10 @@ class TorchDetector(BaseDetector):
         resume: resume an interrupted fit from its ``last.pt`` (under the cache folder).
         condition_grid: ``"full"`` or ``"light"`` (clean, resolutions and each corruption at
             its middle severity only: for the slowest detectors on a CPU; recorded per row).
+            The harness reads it and chooses the test conditions; the detector only stores it.
     """
 
+    capabilities: ClassVar[frozenset[str]] = frozenset({"torch_module", "saliency"})
     normalisation: ClassVar[str] = "imagenet"
     search_space: ClassVar[dict[str, list[Any]]] = {"lr": [1e-4, 3e-4, 1e-3]}
 
@@ -131,37 +126,8 @@ class TorchDetector(BaseDetector):
         self.resume = resume
         self.condition_grid = condition_grid
 
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        names: list[str] = []
-        for klass in cls.__mro__:
-            if klass is BaseDetector:
-                break
-            if "__init__" in vars(klass):
-                for p in inspect.signature(klass.__init__).parameters.values():
-                    skip = p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-                    if not skip and p.name not in names:
-                        names.append(p.name)
-        return names
-
     def _build_model(self) -> nn.Module:
         raise NotImplementedError
-
-    def paper_recipe(self) -> dict[str, Any]:
-        """The source report's parameters for this registered detector (``--recipe paper``)."""
-        return dict(PAPER_RECIPES.get(self._name, {}))
-
-    def select_conditions(self, conditions: list[Any]) -> list[Any]:
-        """The test conditions this detector is scored on (``condition_grid``; harness hook)."""
-        if self.condition_grid == "full":
-            return list(conditions)
-        if self.condition_grid != "light":
-            raise ValueError(
-                f"condition_grid must be 'full' or 'light', got {self.condition_grid!r}"
-            )
-        sev = sorted({c.severity for c in conditions if c.kind == "corruption"})
-        middle = sev[len(sev) // 2] if sev else None
-        return [c for c in conditions if c.kind != "corruption" or c.severity == middle]
 
     def _build_model_for_load(self) -> nn.Module:
         """The architecture to load saved weights into (override to skip pretrained downloads)."""
@@ -182,8 +148,8 @@ class TorchDetector(BaseDetector):
 
     def _ckpt_dir(self, train: list[Sample], val: list[Sample] | None) -> Path:
         """Per-(parameters, data) folder for ``last.pt``/``best.pt``/``epochs.csv`` (resume)."""
-        from benchmark.data import cache_dir
-        from benchmark.features import feature_key
+        from benchmark.core.samples import cache_dir
+        from benchmark.toolkit.features import feature_key
 
         skip = ("num_workers", "resume", "condition_grid")
         params = {k: v for k, v in self.get_params().items() if k not in skip}
@@ -198,7 +164,7 @@ class TorchDetector(BaseDetector):
         dev = resolve_device(self.device)
         augment = cnndetection_batch if self.train_aug == "cnndetection" else None
         if augment is not None:
-            import benchmark.corruptions  # noqa: F401 - fail before training, not mid-epoch
+            import benchmark.conditions.corruptions  # noqa: F401 - fail before training, not mid-epoch
         train = self._train_subset(list(train))
         val_labels = {s.label for s in val or []}
         if not val_labels <= {0, 1}:

@@ -3,8 +3,9 @@
 Every entry has two parameter sets. The *CPU defaults* are what ``run`` uses: chosen so that
 ``run --all`` with every detector fits 30 minutes on two CPU cores (frozen backbone with cached
 features, a small input, few epochs; see the README's "Deep detectors"). The *paper recipe*
-(``PAPER_RECIPES``; ``run --recipe paper``) restores what the report did, for a GPU machine.
-Both are plain parameters, so every result row records which were used.
+(registered with the detector, ``DetectorMeta.recipe``; ``run --recipe paper``) restores what
+the report did, for a GPU machine. Both are plain parameters, so every result row records
+which were used.
 
 Reports: Congiu et al. 2025, "Deep Learning and Applications, Module I - Deepfake Detection"
 (MobileNetV2 via torchvision and Xception via timm, fully fine-tuned); Leonardi, "DeepFake
@@ -23,7 +24,6 @@ from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import pin_params, register_detector
 from detectors.deep.backbones import get_spec
 from detectors.deep.finetune import BackboneDetector
-from detectors.deep.training import PAPER_RECIPES
 
 CONGIU = "Congiu et al. 2025, Deep Learning and Applications, Module I - Deepfake Detection"
 LEONARDI = "Leonardi, DeepFake Detection"
@@ -44,7 +44,9 @@ HEAVY = CPU_FROZEN | {"condition_grid": "light"}
 
 def _add(name: str, arch: str, paper: str, cpu: dict[str, Any], recipe: dict[str, Any],
          doc: str) -> None:  # fmt: skip
-    """Register ``name``: ``BackboneDetector(arch)`` with ``cpu`` defaults; store ``recipe``."""
+    """Register ``name``: ``BackboneDetector(arch)`` with ``cpu`` defaults and the report's
+    ``recipe`` (on top of the architecture's native input size, every training image and the
+    full condition grid)."""
     spec = get_spec(arch)
     defaults = {"arch": arch, **cpu}
 
@@ -60,14 +62,13 @@ def _add(name: str, arch: str, paper: str, cpu: dict[str, Any], recipe: dict[str
         normalisation=spec.normalisation,
         min_side=DEEP_MIN_SIDE,
         name=name,
+        recipe={
+            "input_size": spec.input_size,
+            "max_train_images": None,
+            "condition_grid": "full",
+            **recipe,
+        },
     )(factory)
-    PAPER_RECIPES[name] = {"input_size": spec.input_size, "max_train_images": None,
-                           "condition_grid": "full", **recipe}  # fmt: skip
-
-
-def paper_recipe(name: str) -> dict[str, Any]:
-    """The report's own parameters for detector ``name`` (empty when it has none)."""
-    return dict(PAPER_RECIPES.get(name, {}))
 
 
 _FULL = {"freeze": "full", "scheduler": "none", "epochs": 15, "patience": 3}

@@ -1,0 +1,137 @@
+"""The plan: detectors × cells, decided before anything runs.
+
+:func:`build_plan` builds every detector from its parameters (no fit), decides which
+conditions it is scored on (its ``condition_grid``: the full grid, or the light one of the
+slowest backbones; native-resolution conditions only for resolution-agnostic detectors),
+whether it has retrieval metrics and whether it is timed, and resolves the device the rows
+record. Executors take the frozen :class:`Plan` and run its cells; the progress display gets
+the same plan, so its counts and ETA are right under every executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.conditions.grid import Condition, build_conditions
+from benchmark.core.samples import Dataset
+from benchmark.engine.config import RunSpec
+from benchmark.engine.fitting import build_detector
+from benchmark.engine.folders import WorkFolder
+from benchmark.engine.scoring import native_size
+from benchmark.protocol import model_input_size
+
+#: A detector's ``condition_grid`` parameter: ``full`` (every condition) or ``light`` (clean,
+#: resolutions and each corruption at its middle severity only: the slowest detectors on a CPU).
+CONDITION_GRIDS = ("full", "light")
+
+
+@dataclass(frozen=True)
+class DetectorPlan:
+    """One detector's cells: its fit, the conditions it is scored on, retrieval, timing.
+
+    ``error`` is set when the detector could not even be built from its parameters (a bad
+    ``--set``): its fit cell then fails with that error, and it has no other cells.
+    """
+
+    name: str
+    conditions: tuple[Condition, ...] = ()
+    retrieval: bool = False
+    timed: bool = False
+    error: str = ""
+
+    @property
+    def n_cells(self) -> int:
+        """Cells the progress display counts: the fit, each condition, the timing."""
+        return 1 + len(self.conditions) + int(self.timed)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do, frozen before the first fit.
+
+    Attributes:
+        spec: what to run.
+        dataset: the data every detector sees (each its own view, minus images below its
+            minimum side).
+        work: the work folder (fits, cached predictions, run folders), an absolute path so
+            every process (and every Ray node) resolves it alike.
+        device: the device the rows record (``auto`` resolved).
+        grid: the run's whole condition grid; each detector's share is in ``detectors``.
+        detectors: the detectors in run order.
+        notes: what planning left out, in words (resolutions at or above the images' size).
+    """
+
+    spec: RunSpec
+    dataset: Dataset
+    work: WorkFolder
+    device: str
+    grid: tuple[Condition, ...]
+    detectors: tuple[DetectorPlan, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def cells(self) -> list[tuple[str, int]]:
+        """``(detector, number of cells)`` in run order, for the progress display."""
+        return [(d.name, d.n_cells) for d in self.detectors]
+
+    def detector(self, name: str) -> DetectorPlan:
+        return next(d for d in self.detectors if d.name == name)
+
+
+def condition_grid(grid: str, conditions: Sequence[Condition], agnostic: bool) -> list[Condition]:
+    """The conditions a detector with ``condition_grid=grid`` is scored on, in order.
+
+    ``agnostic``: the detector works at any size (no model input), so the native-resolution
+    conditions (degraded, not resized back) mean something for it; others skip them.
+    """
+    if grid not in CONDITION_GRIDS:
+        raise ValueError(f"condition_grid must be one of {CONDITION_GRIDS}, got {grid!r}")
+    chosen = list(conditions)
+    if grid == "light":
+        sev = sorted({c.severity for c in chosen if c.kind == "corruption"})
+        middle = sev[len(sev) // 2] if sev else None
+        chosen = [c for c in chosen if c.kind != "corruption" or c.severity == middle]
+    return [c for c in chosen if c.mode != "native" or agnostic]
+
+
+def plan_detector(name: str, spec: RunSpec, grid: Sequence[Condition]) -> DetectorPlan:
+    """One detector's cells, from its parameters alone (it is built, not fitted)."""
+    try:
+        det = build_detector(name, spec)
+        params = det.get_params()
+        conditions = condition_grid(
+            params.get("condition_grid", "full"), grid, model_input_size(det) is None
+        )
+    except Exception as exc:  # noqa: BLE001 - the fit cell reports it as the detector's row
+        return DetectorPlan(name, error=f"{type(exc).__name__}: {exc}")
+    return DetectorPlan(
+        name,
+        tuple(conditions),
+        retrieval="retrieval" in det.capabilities,
+        timed=spec.timing and not det.meta.needs_files,  # file readers can't take random input
+    )
+
+
+def build_plan(spec: RunSpec, dataset: Dataset, out: str | Path, device: str) -> Plan:
+    """The run's plan: its grid (resolutions at or above the test images' size dropped:
+    degrading never up-scales), and every detector's cells."""
+    native = native_size(dataset) or 0
+    resolutions = [r for r in spec.resolutions if r < native]
+    notes = ()
+    if len(resolutions) < len(spec.resolutions):
+        notes = (f"resolutions >= the test images' {native} px are the clean condition: skipped",)
+    grid = tuple(
+        build_conditions(
+            list(spec.corruptions), list(spec.severities), resolutions, resolution_agnostic=True
+        )
+    )
+    return Plan(
+        spec=spec,
+        dataset=dataset,
+        work=WorkFolder.of(Path(out).resolve(), dataset, spec.seed, spec.train_aug),
+        device=device,
+        grid=grid,
+        detectors=tuple(plan_detector(name, spec, grid) for name in spec.detectors),
+        notes=notes,
+    )
