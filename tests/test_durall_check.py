@@ -80,7 +80,7 @@ def test_cli_names_a_malformed_eps(tmp_path):
 
 def test_reference_loses_a_diagonal_checkerboard_when_kept_to_the_circle():
     """(-1)^(x+y) lives at the spectrum's corner: the full reference sees it, the circle not."""
-    from benchmark.data import Sample
+    from benchmark.core.samples import Sample
 
     rng = np.random.default_rng(4)
     y, x = np.indices((64, 64))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from benchmark import publish
 from benchmark.cli import main
+from benchmark.results import store
 
 FAST = ["--corruptions", "jpeg", "--severities", "1", "--resolutions", "none", "--no-timing"]
 
@@ -65,7 +66,7 @@ GROUPS = st.lists(
 
 @given(old=GROUPS, new=GROUPS)
 def test_upsert_replaces_exactly_the_groups_the_run_produced(old, new):
-    merged = publish.upsert_rows(_rows(old, "old"), _rows(new, "new"))
+    merged = store.upsert_rows(_rows(old, "old"), _rows(new, "new"))
     norm = {(d, c or "fit") for d, c in new}
     for det, cond in old:
         part = merged[(merged["detector"] == det) & (merged["condition"] == cond)]
@@ -173,14 +174,14 @@ def test_a_run_where_every_detector_fails_exits_nonzero_with_a_summary(
 
 
 def test_progress_display_plain_lines_count_cells_and_give_an_eta():
-    from benchmark.console import ProgressDisplay
-    from benchmark.progress import report, sink
+    from benchmark.cli.console import ProgressDisplay
+    from benchmark.core.events import emit, listen
 
     stream = io.StringIO()
     display = ProgressDisplay(stream=stream, live=False)
     display.start([("a", 2), ("b", 3)])
-    with sink(display.message):
-        report("a epoch 1/2: train_loss=0.1")  # a training epoch reaches the display
+    with listen(display.message):
+        emit("a epoch 1/2: train_loss=0.1")  # a training epoch reaches the display
     display.cell("a", "fitted")
     display.cell("b", "fitted")  # 'a' failed after its fit: its other cell counts as done
     lines = stream.getvalue().splitlines()
@@ -191,7 +192,7 @@ def test_progress_display_plain_lines_count_cells_and_give_an_eta():
 
 
 def test_summary_names_random_init_weak_and_failed_rows_and_the_seed_spread(tmp_path):
-    from benchmark.summary import run_summary
+    from benchmark.report.summary import run_summary
 
     board = pd.DataFrame(
         {
@@ -217,16 +218,16 @@ def test_summary_names_random_init_weak_and_failed_rows_and_the_seed_spread(tmp_
 
 
 def test_run_ids_differ_within_one_second():
-    from benchmark.results import make_run_id
+    from benchmark.core.io import make_run_id
 
     assert len({make_run_id() for _ in range(5)}) == 5
 
 
 def test_republishing_keeps_n_a_in_published_timing(tmp_path):
     """A published table's "n/a" is a value: reading it back for an upsert must not blank it."""
-    path = tmp_path / publish.TIMING_FILE
+    path = tmp_path / store.TIMING_FILE
     path.write_text("detector,device,memory_layout,batch\nfft_spectrum,cpu,n/a,1\n")
-    merged = publish.upsert_timing(publish._read(path), pd.DataFrame())
+    merged = store.upsert_timing(store.read_optional(path), pd.DataFrame())
     assert merged["memory_layout"].tolist() == ["n/a"]
 
 

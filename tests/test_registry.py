@@ -10,7 +10,8 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from benchmark import registry
+from benchmark import plugins, registry
+from benchmark.data import loader
 from benchmark.protocol import BaseDetector
 
 
@@ -39,20 +40,20 @@ def temp_detector():
 
 
 def test_wildcards_and_natural_order(temp_detector):
-    names = registry.list_detectors()
+    names = plugins.list_detectors()
     assert "fft_spectrum" in names and temp_detector in names
-    assert registry.list_detectors("zz_*") == [temp_detector]
-    assert registry.list_detectors("fft_*,zz_*")[-1] == temp_detector
-    assert registry.list_detectors("const_te") == [temp_detector]  # non-exact works as a wildcard
+    assert plugins.list_detectors("zz_*") == [temp_detector]
+    assert plugins.list_detectors("fft_*,zz_*")[-1] == temp_detector
+    assert plugins.list_detectors("const_te") == [temp_detector]  # non-exact works as a wildcard
     assert registry._natural_key("a10") > registry._natural_key("a9")
 
 
 def test_create_with_overrides(temp_detector):
-    det = registry.create_detector(temp_detector, value=0.9)
+    det = plugins.create_detector(temp_detector, value=0.9)
     assert det.get_params() == {"value": 0.9, "seed": 0}
     assert det.meta.name == temp_detector and det.meta.family == "baseline"
     with pytest.raises(TypeError, match="bad parameter override"):
-        registry.create_detector(temp_detector, nope=1)
+        plugins.create_detector(temp_detector, nope=1)
 
 
 def test_duplicate_name_is_an_error(temp_detector):
@@ -64,9 +65,9 @@ def test_duplicate_name_is_an_error(temp_detector):
 
 def test_unknown_name_suggests():
     with pytest.raises(registry.RegistryError, match="did you mean fft_spectrum"):
-        registry.create_detector("fft_spectrun")
+        plugins.create_detector("fft_spectrun")
     with pytest.raises(registry.RegistryError, match="unknown detector"):
-        registry.list_detectors("qqqqqq*")
+        plugins.list_detectors("qqqqqq*")
 
 
 def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
@@ -91,14 +92,15 @@ def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     eps = [
-        EntryPoint("ok", "fb_plugin_ok", registry.ENTRY_POINT_GROUP),
-        EntryPoint("broken", "fb_plugin_missing_module", registry.ENTRY_POINT_GROUP),
+        EntryPoint("ok", "fb_plugin_ok", plugins.ENTRY_POINT_GROUP),
+        EntryPoint("broken", "fb_plugin_missing_module", plugins.ENTRY_POINT_GROUP),
     ]
     monkeypatch.setattr(
-        registry, "entry_points", lambda group: eps if group == registry.ENTRY_POINT_GROUP else []
+        plugins, "entry_points", lambda group: eps if group == plugins.ENTRY_POINT_GROUP else []
     )
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setattr(registry, "_plugin_errors", {})
+    monkeypatch.setattr(plugins, "_loaded", False)
+    monkeypatch.setattr(loader, "_imported", False)  # dataset modules register again too
+    monkeypatch.setattr(plugins, "_plugin_errors", {})
     saved = dict(registry.DETECTORS._entries)
     registry.DETECTORS._entries.clear()
     monkeypatch.delitem(sys.modules, "fb_plugin_ok", raising=False)
@@ -107,11 +109,11 @@ def test_entry_point_plugins_good_and_broken(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "benchmark.data.synthetic", raising=False)
     registry.DATASETS._entries.clear()
     try:
-        names = registry.list_detectors()
+        names = plugins.list_detectors()
         assert "third_party_half" in names and "fft_spectrum" in names
-        errors = registry.plugin_errors()
+        errors = plugins.plugin_errors()
         assert any("broken" in k for k in errors) and not any(k.startswith("ok") for k in errors)
-        assert registry.create_detector("third_party_half").meta.paper == "plugin"
+        assert plugins.create_detector("third_party_half").meta.paper == "plugin"
     finally:
         registry.DETECTORS._entries.clear()
         registry.DETECTORS._entries.update(saved)

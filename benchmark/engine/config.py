@@ -67,7 +67,7 @@ class RunSpec:
         if self.recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
         if self.tune < 0:
-            raise ValueError(f"tune: expected a number of configurations >= 0, got {self.tune}")
+            raise ValueError(f"--tune: expected a number of configurations >= 0, got {self.tune}")
 
 
 @dataclass(frozen=True)

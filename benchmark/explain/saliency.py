@@ -84,7 +84,8 @@ def maps(det: Any, samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, n
     if "saliency" not in det.capabilities:
         # retrieval detectors expose an embedding network, not a real/fake classifier
         raise SaliencyUnavailable(
-            f"{type(det).__name__} is not a torch classifier (no 'saliency' capability)"
+            f"{type(det).__name__} is not a torch classifier (it declares no 'saliency' "
+            "capability: no torch_module() real/fake network to explain)"
         )
     net = det.torch_module()
     dev = next(net.parameters()).device

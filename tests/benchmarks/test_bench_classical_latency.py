@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from benchmark.registry import create_detector
+from benchmark.plugins import create_detector
 from detectors.classical.sift_bovw import forest_fake_proba
 
 CLASSICAL = ["sift_svm", "sift_rf", "fft_spectrum", "fft_spectrum_svm", "harris_retrieval_l2"]

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from benchmark.registry import create_detector
+from benchmark.plugins import create_detector
 
 pytestmark = pytest.mark.ray
 CELL_IMAGES = 240

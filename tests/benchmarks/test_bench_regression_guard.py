@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark import metrics
+from benchmark.core import metrics
 from benchmark.data import load_dataset
-from benchmark.registry import create_detector
+from benchmark.plugins import create_detector
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "results" / "default"
 SEEDS_DIR = DEFAULT_DIR / "seeds"

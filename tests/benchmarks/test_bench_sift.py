@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from benchmark.data import Sample
-from benchmark.features import extract_parallel
+from benchmark.core.samples import Sample
+from benchmark.toolkit.features import extract_parallel
 from detectors.classical.sift_bovw import dense_sift, keypoint_stats
 
 

@@ -21,7 +21,7 @@ import pytest
 import torch
 from torch.utils.benchmark import Timer
 
-from benchmark.timing import time_model, torch_threads
+from benchmark.engine.timing import time_model, torch_threads
 
 SIZE = 64
 

@@ -1,0 +1,136 @@
+"""Bootstrap intervals, DeLong, McNemar and tie-aware ranks (benchmark.report.stats)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+
+from benchmark.core import metrics
+from benchmark.report import stats
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6)), min_size=4, max_size=40))
+def test_unit_weights_equal_the_metrics_module(pairs):
+    y = np.array([p[0] for p in pairs])
+    s = np.array([p[1] / 6 for p in pairs])
+    if len(np.unique(y)) < 2:
+        return
+    got = stats.weighted_metrics(y, s, 0.5, np.ones((1, len(y))))
+    assert got["roc_auc"][0] == pytest.approx(metrics.roc_auc(y, s))
+    assert got["eer"][0] == pytest.approx(metrics.eer(y, s))
+    assert got["accuracy_tuned"][0] == pytest.approx(
+        metrics.threshold_metrics(y, s, 0.5)["accuracy"]
+    )
+
+
+def test_bootstrap_interval_covers_true_auc_at_nominal_rate():
+    """Binormal scores, d' = 1: true AUC = Phi(1/sqrt 2). 300 repetitions tell 95% from 80%
+    (binomial sd of the coverage ~1.3% at 95%, ~2.3% at 80%)."""
+    true_auc = norm.cdf(1 / np.sqrt(2))
+    rng = np.random.default_rng(0)
+    n, reps, hits = 60, 300, 0
+    y = np.r_[np.zeros(n), np.ones(n)].astype(int)
+    for r in range(reps):
+        s = np.r_[rng.normal(0, 1, n), rng.normal(1, 1, n)]
+        lo, hi = stats.bootstrap_intervals(y, s, 0.5, n_resamples=400, seed=r)["roc_auc"]
+        hits += lo <= true_auc <= hi
+    assert 0.89 <= hits / reps <= 0.99
+
+
+def test_groups_are_resampled_whole_and_widen_clustered_intervals():
+    rng = np.random.default_rng(1)
+    # 8 source photos, each giving 15 real and 15 fake crops whose scores share a photo effect
+    groups = np.repeat([f"photo{i}" for i in range(8)], 30)
+    y = np.tile(np.r_[np.zeros(15), np.ones(15)], 8).astype(int)
+    s = np.repeat(rng.normal(0, 1.5, 8), 30) + y * 0.8 + rng.normal(0, 0.5, 240)
+    w = stats.bootstrap_weights(groups, 240, 50, seed=0)
+    for row in w:  # every image of a photo is drawn the same number of times
+        assert all(len(set(row[groups == g])) == 1 for g in np.unique(groups))
+    iid = stats.bootstrap_intervals(y, s, 0.5, None, 500, seed=0)["roc_auc"]
+    grouped = stats.bootstrap_intervals(y, s, 0.5, list(groups), 500, seed=0)["roc_auc"]
+    assert grouped[1] - grouped[0] > 1.5 * (iid[1] - iid[0])
+    again = stats.bootstrap_intervals(y, s, 0.5, list(groups), 500, seed=0)["roc_auc"]
+    assert again == grouped  # seeded
+
+
+def test_delong_variance_matches_reference_implementation():
+    """yandexdataschool/roc_comparison test.py, TestIris.test_variance_const (fast DeLong of
+    Sun & Xu 2014): variance 0.0015359814789736538 on this iris split."""
+    from sklearn import datasets, linear_model, model_selection
+
+    data = datasets.load_iris()
+    x_tr, x_te, y_tr, y_te = model_selection.train_test_split(
+        data.data, (data.target == 1).astype(int), test_size=0.8, random_state=42
+    )
+    pred = linear_model.LogisticRegression(solver="lbfgs").fit(x_tr, y_tr).predict_proba(x_te)
+    auc, cov = stats.delong_covariance(y_te, pred[:, 1])
+    assert auc[0] == pytest.approx(metrics.roc_auc(y_te, pred[:, 1]))
+    assert cov[0, 0] == pytest.approx(0.0015359814789736538, rel=1e-6)
+
+
+def test_delong_variance_is_the_variance_of_the_auc():
+    """Same reference's TestGauss: the mean DeLong variance equals the AUC's variance over
+    repetitions (7 vs 14 samples, N(0.5, 1) vs N(-0.5, 1)), within 10%."""
+    rng = np.random.default_rng(1234235)
+    y = np.r_[np.ones(7), np.zeros(14)].astype(int)
+    aucs, variances = [], []
+    for _ in range(1500):
+        s = np.r_[rng.normal(0.5, 1, 7), rng.normal(-0.5, 1, 14)]
+        a, c = stats.delong_covariance(y, s)
+        aucs.append(a[0])
+        variances.append(c[0, 0])
+    assert np.mean(variances) == pytest.approx(np.var(aucs), rel=0.1)
+
+
+def test_delong_test_of_a_detector_against_itself_and_a_clear_difference():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(100), np.ones(100)].astype(int)
+    good = y * 2.0 + rng.normal(0, 1, 200)
+    bad = y * 0.2 + rng.normal(0, 1, 200)
+    same = stats.delong_test(y, good, good)
+    assert same.p_value == 1.0
+    diff = stats.delong_test(y, good, bad)
+    assert diff.p_value < 1e-6 and diff.statistic > 0
+
+
+def test_mcnemar_worked_example():
+    """Wikipedia's McNemar example (a=101, b=121, c=59, d=33): chi2 = 21.35, p = 3.8e-6 (the
+    1947 statistic without continuity correction); exact binomial p on 59 of 180."""
+    a = [1] * 101 + [1] * 121 + [0] * 59 + [0] * 33
+    b = [1] * 101 + [0] * 121 + [1] * 59 + [0] * 33
+    chi = stats.mcnemar_test(a, b, exact=False)
+    assert chi.statistic == pytest.approx(21.3556, abs=1e-3)
+    assert chi.p_value == pytest.approx(3.8e-6, rel=0.02)
+    exact = stats.mcnemar_test(a, b)
+    assert exact.p_value == pytest.approx(2 * __import__("scipy").stats.binom.cdf(59, 180, 0.5))
+    assert stats.mcnemar_test([1, 0, 1], [1, 0, 1]).p_value == 1.0
+
+
+def test_tied_ranks():
+    ranks = stats.tied_ranks([0.9, 0.85, 0.6, float("nan")], [0.8, 0.7, 0.5, np.nan],
+                             [0.95, 0.9, 0.65, np.nan])  # fmt: skip
+    assert ranks == [1, 1, 3, 4]
+
+
+def test_leaderboard_statistics_without_resamples_still_tests_and_ranks():
+    import pandas as pd
+
+    from tests._report_data import scores_frame
+
+    board = pd.DataFrame({"detector": ["good", "fair", "metadata_baseline", "no_scores"],
+                          "dataset": "d", "roc_auc": [0.9, 0.7, 0.5, 0.99]})  # fmt: skip
+    out = stats.leaderboard_statistics(board, scores_frame(), n_resamples=0).set_index("detector")
+    assert out["roc_auc_lo"].isna().all()
+    assert out.loc["good", "p_vs_best"] == 1.0 and out.loc["fair", "p_vs_best"] < 0.05
+    assert list(out["rank"].iloc[:3]) == [1, 2, 3] and pd.isna(out.loc["no_scores", "rank"])
+
+
+def test_tied_ranks_do_not_chain_overlaps():
+    # a ~ b and b ~ c overlap, but a is clear of c: c is behind a, not tied with it
+    ranks = stats.tied_ranks([0.80, 0.74, 0.54], [0.72, 0.58, 0.49], [0.89, 0.79, 0.62])
+    assert ranks == [1, 1, 2]
+    assert stats.tied_ranks([0.9, 0.8, 0.8], [np.nan] * 3, [np.nan] * 3) == [1, 2, 2]
