@@ -1,7 +1,7 @@
 """``python -m benchmark datasets``: supported public datasets, layouts, and ``check PATH``.
 
-Registered in ``benchmark/cli/__init__.py`` with :func:`add_parser` and :func:`cmd_datasets`. Cards are
-the Markdown files in the repository's ``datasets/`` folder (data only, no package).
+Registered in ``benchmark/cli/__init__.py`` with :func:`add_parser` and :func:`cmd_datasets`.
+Cards are the Markdown files in the repository's ``datasets/`` folder (data only, no package).
 """
 
 from __future__ import annotations

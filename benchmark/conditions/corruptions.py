@@ -9,7 +9,8 @@ table, ``TABLES``, next to its source:
   corruptions and perturbations"; the tables of ``imagecorruptions``, Michaelis et al. 2019)
   wherever it defines the corruption: all 19 (its 15, ``IMAGENET_C_15``, and its 4 held-out
   ones, ``IMAGENET_C_EXTRA``), with "jpeg" for its "jpeg_compression" and "saturate" for its
-  HSV saturation. ``tests/conditions/test_imagenet_c.py`` checks each against the reference's damage.
+  HSV saturation. ``tests/conditions/test_imagenet_c.py`` checks each against the reference's
+  damage.
 * DeeperForensics-1.0 (Jiang et al. 2020, ``perturbation/distortions.py``) for the rest: colour
   saturation (chroma scaling toward grey, "saturation", beside ImageNet-C's "saturate"),
   block-wise distortion, YCbCr colour noise, plus its own variants of contrast,

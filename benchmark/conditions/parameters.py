@@ -1,14 +1,14 @@
 """The parameter tables of ``benchmark.conditions.corruptions``: one ``Table`` per corruption.
 
 Each ``Table`` holds a corruption's parameters at severities 1-5, its family (OpenForensics'
-Test-Challenge grouping, Le et al. 2021: colour, corruption, distortion, external) and its source:
-ImageNet-C (Hendrycks & Dietterich 2019; the tables of ``imagecorruptions``, Michaelis et al.
-2019) wherever it defines the corruption, DeeperForensics-1.0 (Jiang et al. 2020,
-``perturbation/distortions.py``) for the rest, and fakebench's own rain (ImageNet-C's snow recipe
-with Albumentations ``RandomRain``-like streaks). ``ref_side`` is the shorter side (px) the
-spatial parameters were set for. Pure data and helpers only; ``benchmark.conditions.corruptions`` re-exports
-everything here, and its ``VERSION`` must be bumped whenever a table changes (rendered test sets
-are cached by it).
+Test-Challenge grouping, Le et al. 2021: colour, corruption, distortion, external) and its
+source: ImageNet-C (Hendrycks & Dietterich 2019; the tables of ``imagecorruptions``, Michaelis
+et al. 2019) wherever it defines the corruption, DeeperForensics-1.0 (Jiang et al. 2020,
+``perturbation/distortions.py``) for the rest, and fakebench's own rain (ImageNet-C's snow
+recipe with Albumentations ``RandomRain``-like streaks). ``ref_side`` is the shorter side (px)
+the spatial parameters were set for. Pure data and helpers only;
+``benchmark.conditions.corruptions`` re-exports everything here, and its ``VERSION`` must be
+bumped whenever a table changes (rendered test sets are cached by it).
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
-"""Procedural weather layers for the "external" corruptions of ``benchmark.conditions.corruptions``.
+"""Procedural weather layers (fog, snow, rain) for the "external" corruptions.
 
 Holds ImageNet-C's recipes (Hendrycks & Dietterich 2019, ``make_imagenet_c.py`` as packaged in
 ``imagecorruptions``, Michaelis et al. 2019) for fog (a diamond-square plasma fractal, after
 FLHerne/mapgen) and snow (zoomed, thresholded noise streaked by ImageMagick's one-sided
 motion-blur kernel), fakebench's rain (the same streaking on sparse drops, with the dimming and
 whitish streaks of Albumentations' ``RandomRain``), and the helpers they share; ``motion_blur``
-uses the same kernel. ``fog``, ``snow`` and ``rain`` here are the raw ``(uint8 image, level, rng,
-scale) -> float image in [0, 1]`` implementations: ``benchmark.conditions.corruptions`` wraps them into
-checked ``(image, severity, rng)`` corruptions with their tables. OpenCV is imported inside the
-functions so that importing this module stays cheap.
+uses the same kernel. ``fog``, ``snow`` and ``rain`` here are the raw ``(uint8 image, level,
+rng, scale) -> float image in [0, 1]`` implementations: ``benchmark.conditions.corruptions``
+wraps them into checked ``(image, severity, rng)`` corruptions with their tables. OpenCV is
+imported inside the functions so that importing this module stays cheap.
 """
 
 from __future__ import annotations

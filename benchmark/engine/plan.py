@@ -31,8 +31,10 @@ CONDITION_GRIDS = ("full", "light")
 class DetectorPlan:
     """One detector's cells: its fit, the conditions it is scored on, retrieval, timing.
 
-    ``error`` is set when the detector could not even be built from its parameters (a bad
-    ``--set``): its fit cell then fails with that error, and it has no other cells.
+    A detector that cannot be built from its parameters (a bad ``--set``) has only its fit
+    cell, which builds it again and fails with that error as its row. ``error`` is set when it
+    builds but its ``condition_grid`` is not one of ``CONDITION_GRIDS``: the fit cell fails with
+    it before fitting.
     """
 
     name: str
@@ -99,12 +101,14 @@ def plan_detector(name: str, spec: RunSpec, grid: Sequence[Condition]) -> Detect
     """One detector's cells, from its parameters alone (it is built, not fitted)."""
     try:
         det = build_detector(name, spec)
-        params = det.get_params()
+    except Exception:  # noqa: BLE001 - the fit cell builds it again: its error is the row
+        return DetectorPlan(name)
+    try:
         conditions = condition_grid(
-            params.get("condition_grid", "full"), grid, model_input_size(det) is None
+            det.get_params().get("condition_grid", "full"), grid, model_input_size(det) is None
         )
-    except Exception as exc:  # noqa: BLE001 - the fit cell reports it as the detector's row
-        return DetectorPlan(name, error=f"{type(exc).__name__}: {exc}")
+    except ValueError as exc:
+        return DetectorPlan(name, error=str(exc))
     return DetectorPlan(
         name,
         tuple(conditions),

@@ -15,8 +15,9 @@ along for early stopping, inner grids and calibration), so the winner's fit from
 tuned fit's folder (``detectors/<name>@val<N>/tuning.json``), so re-runs do not search again.
 
 Rows of a tuned fit carry ``tuning="val:N"`` (default fits: ``"default"``), the chosen
-``params``, and the metrics ``n_configs_tried`` and ``tuning_seconds``; :func:`benchmark.report.tuning.side_by_side`
-puts default and tuned results of the same detector next to each other.
+``params``, and the metrics ``n_configs_tried`` and ``tuning_seconds``;
+:func:`benchmark.report.tuning.side_by_side` puts default and tuned results of the same detector
+next to each other.
 """
 
 from __future__ import annotations

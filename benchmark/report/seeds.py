@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from benchmark.core.io import atomic_write_csv, atomic_write_text
 from benchmark.report.markdown import markdown_table
 
 SEED_METRICS = ("roc_auc", "average_precision", "eer", "accuracy", "accuracy_tuned")
-
-
-def _nanmean(values: list[float]) -> float:
-    """Mean ignoring NaN; NaN (without numpy's empty-slice warning) when nothing is left."""
-    arr = np.asarray(values, dtype=float)
-    return float(arr[~np.isnan(arr)].mean()) if (~np.isnan(arr)).any() else float("nan")
 
 
 #: Leaderboard columns that tell fits of one detector apart (value when a table lacks it).

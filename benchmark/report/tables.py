@@ -12,8 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.report.seeds import _nanmean
-
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
 DEFAULT_BOOTSTRAP = 1000  # bootstrap resamples of the leaderboard's intervals
@@ -182,6 +180,12 @@ def condition_table(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     ]
     part["diff_from_clean"] = part["value"] - part["clean_value"]
     return part
+
+
+def _nanmean(values: list[float]) -> float:
+    """Mean ignoring NaN; NaN (without numpy's empty-slice warning) when nothing is left."""
+    arr = np.asarray(values, dtype=float)
+    return float(arr[~np.isnan(arr)].mean()) if (~np.isnan(arr)).any() else float("nan")
 
 
 def robustness_summary(robust: pd.DataFrame, reference: str) -> pd.DataFrame:

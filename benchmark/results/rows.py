@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
 from benchmark.core.io import atomic_write_csv, now_iso
 
 ROW_FIELDS = (

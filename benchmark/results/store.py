@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
-import re
 
 import pandas as pd
 
@@ -97,8 +93,6 @@ def find_table(folder: str | Path, name: str) -> Path | None:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """A rows or fits table (``.csv`` or ``.csv.gz``): empty cells are missing, ids are text."""
-    import pandas as pd
-
     text = dict.fromkeys(TEXT_FIELDS, str)
     frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
     if "pretrained" in frame:  # text, so a column of True/False and blanks never becomes 1.0/0.0
@@ -199,8 +193,6 @@ def write_rows(folder: str | Path, rows: pd.DataFrame, gzip_above: int | None = 
     Returns:
         ``{"rows": path, "fits": path}``.
     """
-    import pandas as pd
-
     folder = Path(folder)
     narrow, fits = split_fits(rows)
     fits_file = folder / FITS_FILE

@@ -62,7 +62,19 @@ def test_plan_is_built_from_parameters_without_fitting(tiny_dataset, tmp_path):
 def test_a_detector_that_cannot_be_built_is_planned_as_its_failing_fit(tiny_dataset, tmp_path):
     spec = RunSpec(detectors=("fft_spectrum",), overrides={"fft_spectrum": {"nope": 1}})
     (det,) = build_plan(spec, tiny_dataset, tmp_path, "cpu").detectors
-    assert det.error and det.n_cells == 1
+    assert det.n_cells == 1 and not det.conditions
+    result = run(spec, tiny_dataset, ExecutionConfig(out=tmp_path))
+    (error,) = result.rows.loc[result.rows["metric"] == "error", "error"]
+    assert error.startswith("fit: TypeError: fft_spectrum: bad parameter override")  # as before
+
+
+def test_an_invalid_condition_grid_fails_the_fit_not_the_run(tiny_dataset, tmp_path):
+    spec = RunSpec(detectors=("scratch_cnn", "fft_spectrum"), timing=False,
+                   overrides={"scratch_cnn": {"condition_grid": "heavy"}})  # fmt: skip
+    plan = build_plan(spec, tiny_dataset, tmp_path, "cpu")
+    assert "condition_grid must be one of" in plan.detector("scratch_cnn").error
+    result = run(spec, tiny_dataset, ExecutionConfig(out=tmp_path))
+    assert [o.ok for o in result.outcomes] == [False, True]
 
 
 def test_serial_run_does_exactly_the_planned_cells(tiny_dataset, tmp_path):
