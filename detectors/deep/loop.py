@@ -5,9 +5,11 @@ use beside it and what a fair comparison needs: optional class weights in the cr
 (Govi, Poppi, Marinelli), ``ReduceLROnPlateau`` on the validation loss and gradient
 accumulation (Leonardi), early stopping on the *validation* loss with a patience, the best
 epoch's weights kept in ``best.pt`` and reloaded with ``torch.load(..., weights_only=True)``, a
-``last.pt`` written after every epoch so an interrupted fit resumes from the next epoch, a
-per-epoch CSV log (``epochs.csv``: train/val loss, accuracy, val AUC, learning rate), seeded
-determinism and a progress line per epoch through ``benchmark.core.events.emit``.
+``last.pt`` written atomically after every epoch so an interrupted fit resumes from the next
+epoch exactly as if it had never stopped (it holds every random state the rest of the fit
+draws from; see ``detectors.deep.checkpoints``), a per-epoch CSV log (``epochs.csv``:
+train/val loss, accuracy, val AUC, learning rate), seeded determinism and a progress line per
+epoch through ``benchmark.core.events.emit``.
 
 Training data is either a preloaded uint8 tensor ``(N, 3, S, S)`` (sliced per batch: an epoch
 costs only the network) or any ``torch.utils.data.Dataset`` of ``(uint8 image, label)`` pairs,
@@ -28,6 +30,7 @@ the checkpoint and log files (``best.pt``, ``last.pt``, ``epochs.csv``) in
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import tempfile
 import time
@@ -39,10 +42,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from benchmark.core import events
-from detectors.deep.checkpoints import (  # noqa: F401 - LOG_FIELDS, write_history_csv re-exported
+from detectors.deep.checkpoints import (  # noqa: F401 - LOG_FIELDS re-exported
     LOG_FIELDS,
+    TrainingObjects,
     append_csv,
+    host_rngs,
     resume_state,
+    save_atomic,
+    save_last,
     write_history_csv,
 )
 from detectors.deep.minibatch import as_labels, evaluate, holdout, is_oom, iter_batches, train_step
@@ -52,6 +59,7 @@ from detectors.deep.preprocess import (  # noqa: F401 - torch_settings re-export
     to_input,
     torch_settings,
 )
+from detectors.deep.streaming import TRAIN_STREAM, VAL_STREAM, seed_worker
 
 if TYPE_CHECKING:
     import torch
@@ -102,7 +110,8 @@ def train_model(
         batch_size: mini-batch size (a last batch of one image is dropped: BatchNorm needs two).
         patience: stop after this many epochs without a lower validation loss (``None``: never).
         device: ``"cpu"``, ``"cuda"``, ``"auto"`` or a ``torch.device``.
-        seed: seeds shuffling, flips and dropout.
+        seed: seeds shuffling, flips, augmentation and data-loader workers (dropout draws from
+            torch's global generator, which the caller seeds: ``torch_settings``).
         normalisation: a key of ``NORMALISATIONS`` (used by the default ``prepare``).
         augment: optional ``(uint8 batch, numpy Generator) -> uint8 batch`` applied per batch.
         hflip: random horizontal flips (p = 0.5 per image; images only).
@@ -113,7 +122,9 @@ def train_model(
         scheduler: ``"plateau"`` (``ReduceLROnPlateau`` on val loss) or ``"none"``.
         plateau_patience, plateau_factor: the scheduler's patience and factor.
         accum_steps: optimizer step every this many mini-batches (effective batch multiplied).
-        resume: continue from ``ckpt_dir/last.pt`` when it is there.
+        resume: continue from ``ckpt_dir/last.pt`` when it is there (and was saved by a fit
+            with the same seed, batch size, learning rate, data sizes, scheduler and
+            augmentation); the resumed fit ends bit for bit where the uninterrupted one would.
         num_workers: ``DataLoader`` workers when the data is a ``Dataset``.
         prepare: batch → network input on the device (default: ``to_input``).
         params: the parameters to optimise (default: those of ``model`` that require grad).
@@ -162,18 +173,26 @@ def train_model(
 
     result = TrainResult(micro_batch=batch_size)
     best_loss, bad_epochs, first = float("inf"), 0, 1
+    objects = TrainingObjects(model, optimizer, sched, scaler, gen, rng, dev)
+    run = {"seed": int(seed), "lr": float(lr), "batch_size": int(batch_size),
+           "accum_steps": int(accum_steps), "n_train": len(train_y), "n_val": len(val_y),
+           "scheduler": scheduler, "hflip": bool(hflip),
+           "augment": getattr(augment, "__qualname__", repr(augment))}  # fmt: skip
     t_start = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        stack.enter_context(host_rngs(seed))
         folder = Path(ckpt_dir or stack.enter_context(tempfile.TemporaryDirectory()))
         folder.mkdir(parents=True, exist_ok=True)
         ckpt, last, csv_path = folder / "best.pt", folder / "last.pt", folder / "epochs.csv"
-        state = resume_state(last, model, optimizer, sched, dev) if resume and ckpt_dir else None
+        state = resume_state(last, objects, run) if resume and ckpt_dir else None
         if state is not None:
-            gen.set_state(state["gen"])
             best_loss, bad_epochs = float(state["best_loss"]), int(state["bad_epochs"])
             result.best_epoch, result.history = int(state["best_epoch"]), list(state["history"])
+            result.micro_batch, result.oom_halvings = (
+                int(state["micro_batch"]), int(state["oom_halvings"])
+            )  # fmt: skip
             first = result.resumed_from = int(state["epoch"]) + 1
-            rng = np.random.default_rng([seed, first])
+            write_history_csv(result.history, csv_path)  # drops a row of an unfinished epoch
             events.emit(f"{desc}: resuming after epoch {first - 1} from {last}")
         elif csv_path.exists():
             csv_path.unlink()
@@ -186,8 +205,9 @@ def train_model(
             loss_sum, correct, seen, step = torch.zeros((), device=dev), 0, 0, 0
             optimizer.zero_grad(set_to_none=True)
             batches = iter_batches(
-                train_x, train_y, batch_size, gen, num_workers, speed["pin_memory"]
-            )
+                train_x, train_y, batch_size, gen, num_workers, speed["pin_memory"],
+                functools.partial(seed_worker, seed=seed, epoch=epoch, stream=TRAIN_STREAM),
+            )  # fmt: skip
             for xb, yb in batches:
                 if len(yb) < 2 and seen:  # BatchNorm cannot train on a single image
                     continue
@@ -233,15 +253,16 @@ def train_model(
             train_loss = float(loss_sum) / max(seen, 1)
             eval_batch = result.micro_batch if result.oom_halvings else batch_size * 2
             val_loss, val_acc, val_auc = evaluate(
-                model, val_x, val_y, prepare, eval_batch, num_workers, speed["amp"]
-            )
+                model, val_x, val_y, prepare, eval_batch, num_workers, speed["amp"],
+                functools.partial(seed_worker, seed=seed, epoch=epoch, stream=VAL_STREAM),
+            )  # fmt: skip
             lr_now = float(optimizer.param_groups[0]["lr"])
             if sched is not None:
                 sched.step(val_loss)
             improved = val_loss < best_loss
             if improved:
                 best_loss, bad_epochs, result.best_epoch = val_loss, 0, epoch
-                torch.save(model.state_dict(), ckpt)
+                save_atomic(model.state_dict(), ckpt)
             else:
                 bad_epochs += 1
             row = {
@@ -251,16 +272,11 @@ def train_model(
             }  # fmt: skip
             result.history.append(row)
             append_csv(csv_path, row)
-            torch.save(
-                {
-                    "epoch": epoch, "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": sched.state_dict() if sched is not None else {},
-                    "gen": gen.get_state(), "best_loss": best_loss, "bad_epochs": bad_epochs,
-                    "best_epoch": result.best_epoch, "history": result.history,
-                },
-                last,
-            )  # fmt: skip
+            save_last(last, objects, {
+                "epoch": epoch, "run": run, "best_loss": best_loss, "bad_epochs": bad_epochs,
+                "best_epoch": result.best_epoch, "history": result.history,
+                "micro_batch": result.micro_batch, "oom_halvings": result.oom_halvings,
+            })  # fmt: skip
             events.emit(
                 f"{desc} epoch {epoch}/{epochs}: train_loss={train_loss:.4f} "
                 f"val_loss={val_loss:.4f} val_acc={val_acc:.3f} val_auc={val_auc:.3f} "

@@ -1,8 +1,8 @@
 """Mini-batch mechanics of the training loop (``detectors.deep.loop.train_model``).
 
 Batching a preloaded tensor (sliced, shuffled with the loop's ``torch.Generator``) or a
-``Dataset`` (through a ``DataLoader`` with workers); one forward/backward step of a mini-batch,
-split into micro-batches whose gradients add up to the full batch's (the out-of-memory
+``Dataset`` (through a ``DataLoader`` with seeded workers); one forward/backward step of a
+mini-batch, split into micro-batches whose gradients add up to the full batch's (the out-of-memory
 fallback: ``is_oom`` tells that error apart); the validation pass (mean cross-entropy,
 accuracy, ROC-AUC); the stratified 10% holdout when no validation set is given.
 """
@@ -30,9 +30,12 @@ def is_oom(exc: BaseException) -> bool:
 
 
 def iter_batches(
-    x: Any, y: torch.Tensor | None, batch: int, gen: torch.Generator | None, workers: int, pin: bool
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Mini-batches of a tensor (sliced) or a Dataset (``DataLoader``); shuffled with ``gen``."""
+    x: Any, y: torch.Tensor | None, batch: int, gen: torch.Generator | None, workers: int,
+    pin: bool, worker_init: Callable[[int], None] | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:  # fmt: skip
+    """Mini-batches of a tensor (sliced) or a Dataset (``DataLoader``); shuffled with ``gen``.
+
+    ``worker_init`` seeds each worker process (``streaming.seed_worker``)."""
     import torch
 
     if isinstance(x, torch.Tensor):
@@ -46,14 +49,14 @@ def iter_batches(
 
     loader = DataLoader(
         x, batch_size=batch, shuffle=gen is not None, generator=gen, num_workers=workers,
-        pin_memory=pin, persistent_workers=False,
+        pin_memory=pin, persistent_workers=False, worker_init_fn=worker_init if workers else None,
     )  # fmt: skip
     yield from loader
 
 
 def evaluate(
     model: nn.Module, x: Any, y: torch.Tensor | None, prepare: Callable, batch: int,
-    workers: int = 0, amp: bool = False,
+    workers: int = 0, amp: bool = False, worker_init: Callable[[int], None] | None = None,
 ) -> tuple[float, float, float]:  # fmt: skip
     """Mean cross-entropy, accuracy and ROC-AUC of ``model`` on ``x`` (eval, no grad)."""
     import torch
@@ -63,7 +66,7 @@ def evaluate(
     model.eval()
     loss_sum, correct, n, fake_prob, labels = 0.0, 0, 0, [], []
     with torch.inference_mode():
-        for xb, yb in iter_batches(x, y, batch, None, workers, False):
+        for xb, yb in iter_batches(x, y, batch, None, workers, False, worker_init):
             with torch.autocast("cuda", enabled=amp):
                 logits = model(prepare(xb)).float()
             target = yb.to(logits.device, non_blocking=True)
