@@ -11,6 +11,8 @@ Layout of a results folder (``results/`` by default)::
                                      pretrained; ``results.read_rows`` joins it to the rows
             timing.csv               published timing rows
             scores.csv               every clean test image's score per detector
+            dataset.json             the dataset the rows were made on: name, fingerprint, images
+                                     per split (a publish on another fingerprint warns)
             leaderboard.{csv,md}, robustness.csv, robustness_summary.csv, resolution.csv
                                      re-derived from rows.csv + timing.csv at every publish
             seeds/seed<N>/...        runs with another seed than 0, same layout
@@ -29,10 +31,19 @@ A long table whose CSV would pass 5 MB (``results.GZIP_ABOVE_BYTES``: ``rows``, 
 ``robustness``, ``resolution``) is written gzipped as ``<name>.csv.gz`` instead; readers take
 either. A folder published before ``fits.csv`` existed (parameters on every row) is read as it
 is and written in this form by its next publish or ``report``.
+
+Every read-modify-write of a folder holds its lock, ``<folder>/.lock`` (git-ignored; see
+``results.store.publish_lock``): one dataset folder's whole publish (rows, derived tables,
+figures, page), the summary over seeds (``seeds/.lock``), the index and the generalisation
+table (the results root's ``.lock``). Processes publishing into one folder at once then run one
+after another and none loses the other's rows; the kernel frees the lock of a process that dies
+holding it.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +51,8 @@ import pandas as pd
 from benchmark import report
 from benchmark.core.io import atomic_write_csv, atomic_write_text
 from benchmark.report import figures
+from benchmark.report.freeze import freeze_table
+from benchmark.report.freeze import markdown_section as freeze_markdown
 from benchmark.report.generalisation import generalisation_markdown
 from benchmark.report.markdown import markdown
 from benchmark.report.page import write_folder_page, write_index_page
@@ -51,20 +64,26 @@ from benchmark.report.tables import (
 )
 from benchmark.report.tuning import markdown_section
 from benchmark.results.store import (  # noqa: F401 - dataset_folder, read_scores: public here
+    DATASET_FILE,
     ROWS_FILE,
     SCORES_FILE,
     TIMING_FILE,
     PublishError,
     dataset_folder,
     find_table,
+    publish_lock,
     read_optional,
     read_scores,
+    record_dataset,
+    unfitted,
     upsert_cross,
     upsert_rows,
     upsert_timing,
     write_rows,
     write_table,
 )
+
+log = logging.getLogger(__name__)
 
 
 def publish(
@@ -76,41 +95,65 @@ def publish(
     scores: pd.DataFrame | None = None,
     bootstrap: int = report.DEFAULT_BOOTSTRAP,
     page: bool = True,
+    dataset: Mapping | None = None,
 ) -> dict[str, Path]:
     """Upsert ``rows``/``timing``/``scores`` into ``folder``; re-derive its tables from them.
 
     ``bootstrap`` is the number of resamples of the leaderboard's intervals; ``page``: also
-    write the folder's ``report.html`` (see :func:`write_tables`).
+    write the folder's ``report.html`` (see :func:`write_tables`). ``dataset``: the
+    ``results.store.dataset_info`` of the rows' dataset, recorded as ``dataset.json``; when
+    the folder recorded another fingerprint, a warning names both. ``None`` (rows whose
+    dataset is not known) leaves ``dataset.json`` as it is.
+
+    Everything from reading the published rows to the last derived file is done holding the
+    folder's lock, so concurrent publishes into one folder never drop each other's rows.
     """
     folder = Path(folder)
-    published = read_optional(folder / ROWS_FILE)
-    if published is None and (folder / "leaderboard.csv").is_file():
-        raise PublishError(
-            f"{folder} holds tables but no {ROWS_FILE} to merge into (written by an older "
-            "fakebench?); refusing to overwrite them. Move them away or publish elsewhere "
-            "with --results DIR"
-        )
-    merged = upsert_rows(published, rows)
-    merged_timing = upsert_timing(read_optional(folder / TIMING_FILE), timing)
-    paths = write_rows(folder, merged)  # rows + fits.csv; fits no row references are dropped
-    merged_scores = read_optional(folder / SCORES_FILE)
-    if scores is not None and not scores.empty:
-        merged_scores = upsert_rows(merged_scores, scores)
-        paths["scores"] = write_table(folder / SCORES_FILE, merged_scores)
-    paths |= write_tables(
-        merged, merged_timing, folder, reference, title=title, scores=merged_scores,
-        bootstrap=bootstrap, page=page,
-    )  # fmt: skip
-    return paths | refresh_seed_summary(folder)
+    with publish_lock(folder):
+        published = read_optional(folder / ROWS_FILE)
+        if published is None and (folder / "leaderboard.csv").is_file():
+            raise PublishError(
+                f"{folder} holds tables but no {ROWS_FILE} to merge into (written by an older "
+                "fakebench?); refusing to overwrite them. Move them away or publish elsewhere "
+                "with --results DIR"
+            )
+        merged = upsert_rows(published, rows)
+        merged_timing = upsert_timing(read_optional(folder / TIMING_FILE), timing)
+        paths = write_rows(folder, merged)  # rows + fits.csv; fits no row references are dropped
+        if dataset is not None:
+            changed = record_dataset(folder, dataset)
+            paths["dataset"] = folder / DATASET_FILE
+            if changed:
+                log.warning("%s", changed)
+        merged_scores = read_optional(folder / SCORES_FILE)
+        gone = unfitted(rows)  # fits that failed or do not apply now: their old scores go too
+        if (scores is not None and not scores.empty) or (gone and merged_scores is not None):
+            new_scores = scores if scores is not None else merged_scores.iloc[:0]
+            merged_scores = upsert_rows(merged_scores, new_scores, drop=gone)
+            paths["scores"] = write_table(folder / SCORES_FILE, merged_scores)
+        if gone and not merged_timing.empty and "detector" in merged_timing:
+            merged_timing = merged_timing[~merged_timing["detector"].astype(str).isin(
+                {key[1] for key in gone})]  # fmt: skip
+        paths |= write_tables(
+            merged, merged_timing, folder, reference, title=title, scores=merged_scores,
+            bootstrap=bootstrap, page=page,
+        )  # fmt: skip
+        return paths | refresh_seed_summary(folder)
 
 
 def refresh_seed_summary(folder: Path) -> dict[str, Path]:
     """``write_seed_summary`` of the dataset that ``folder`` (``results/<dataset>/`` or one of
     its ``seeds/seed<N>/``) belongs to, once it has seed folders; else nothing. Called wherever
-    a folder's leaderboard is rewritten, so the summary over seeds never lags behind it."""
+    a folder's leaderboard is rewritten, so the summary over seeds never lags behind it.
+
+    Holds ``seeds/.lock``: publishes of two seeds hold different folder locks, and the one
+    that writes the summary last must have read both leaderboards."""
     folder = Path(folder)
     dataset_dir = folder.parent.parent if folder.parent.name == "seeds" else folder
-    return write_seed_summary(dataset_dir) if (dataset_dir / "seeds").is_dir() else {}
+    if not (dataset_dir / "seeds").is_dir():
+        return {}
+    with publish_lock(dataset_dir / "seeds"):
+        return write_seed_summary(dataset_dir)
 
 
 def write_seed_summary(dataset_dir: Path) -> dict[str, Path]:
@@ -136,8 +179,16 @@ def _seed_boards(dataset_dir: Path) -> list[tuple[int, Path]]:
 
 
 def write_index(results: Path) -> dict[str, Path]:
-    """``index.csv`` and ``index.md``: every published table set under ``results``."""
+    """``index.csv`` and ``index.md``: every published table set under ``results``.
+
+    Holds the results root's lock, so the index written last is read after every publish
+    that finished before it."""
     results = Path(results)
+    with publish_lock(results):
+        return _write_index(results)
+
+
+def _write_index(results: Path) -> dict[str, Path]:
     entries = []
     for board_file in sorted(results.rglob("leaderboard.csv")):
         folder = board_file.parent
@@ -216,9 +267,13 @@ def write_tables(
         "resolution": write_table(results_dir / "resolution.csv", resol),
         "timing": atomic_write_csv(results_dir / "timing.csv", timing),
     }
+    freeze = freeze_table(board, rows)
+    paths["freeze_policy"] = atomic_write_csv(results_dir / "freeze_policy.csv", freeze)
     paths["markdown"] = atomic_write_text(
         results_dir / "leaderboard.md",
-        markdown(board, robust, resol, summary, timing, title) + markdown_section(board, rows),
+        markdown(board, robust, resol, summary, timing, title)
+        + markdown_section(board, rows)
+        + freeze_markdown(freeze),
     )
     paths |= figures.write_table_figures(results_dir, board, robust, resol, timing, scores)
     if page:
@@ -234,8 +289,9 @@ def publish_generalisation(frame: pd.DataFrame, results_dir: str | Path) -> dict
         ``{"csv": path, "md": path}``.
     """
     results_dir = Path(results_dir)
-    merged = upsert_cross(results_dir / "generalisation.csv", frame)
-    paths = {"csv": atomic_write_csv(results_dir / "generalisation.csv", merged)}
-    text = generalisation_markdown(merged)
-    paths["md"] = atomic_write_text(results_dir / "generalisation.md", text)
+    with publish_lock(results_dir):  # read, merge, write: one writer at a time
+        merged = upsert_cross(results_dir / "generalisation.csv", frame)
+        paths = {"csv": atomic_write_csv(results_dir / "generalisation.csv", merged)}
+        text = generalisation_markdown(merged)
+        paths["md"] = atomic_write_text(results_dir / "generalisation.md", text)
     return paths

@@ -35,7 +35,14 @@ from benchmark.engine.plan import Plan, build_plan
 from benchmark.explain.run_figures import write_run_figures
 from benchmark.report.page import write_folder_page
 from benchmark.results.rows import RowWriter
-from benchmark.results.store import PublishError, dataset_folder, typed_rows, typed_scores
+from benchmark.results.store import (
+    PublishError,
+    dataset_folder,
+    dataset_info,
+    publish_lock,
+    typed_rows,
+    typed_scores,
+)
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +163,14 @@ def publish_run(result: RunResult, results: Path | None, reference: str) -> Path
     ``seeds/seed<N>/`` for another seed); ``None`` keeps the tables in the run folder
     (``<run>/tables``). ``reference``: the robustness summary's reference detector.
 
+    Publishing holds the folder's lock from the skip counts to the page, so runs finishing at
+    the same moment publish one after another; ``dataset.json`` records the dataset's
+    fingerprint.
+
     Raises:
-        PublishError: the published folder cannot take the rows; this run's tables are then
-            in ``<run>/tables`` and the message says how to publish them.
+        PublishError: the published folder cannot take the rows, or another publish held it
+            too long; this run's tables are then in ``<run>/tables`` and the message says how
+            to publish them.
     """
     plan, run_dir = result.plan, result.run_dir
     dataset, names = plan.dataset, [d.name for d in plan.detectors]
@@ -169,28 +181,37 @@ def publish_run(result: RunResult, results: Path | None, reference: str) -> Path
         tables = run_dir / "tables"
         publish.write_tables(result.rows, result.timing, tables, reference, title=title,
                              scores=result.scores, page=False)  # fmt: skip
-    else:
-        tables = dataset_folder(results, dataset.name, plan.spec.seed)
-        write_skipped(  # counts per detector and reason beside the tables, updated per detector
-            dataset, tables, files=False, detector_skips=result.skipped, detectors=names,
-            merge=True,
-        )  # fmt: skip
-        try:
+        _figures_and_page(result, tables)
+        return tables
+    tables = dataset_folder(results, dataset.name, plan.spec.seed)
+    info = dataset_info(dataset.name, dataset.fingerprint, dataset.summary())
+    try:
+        with publish_lock(tables):  # skip counts, tables, figures, page: one publish at a time
+            write_skipped(  # counts per detector and reason beside the tables, per detector
+                dataset, tables, files=False, detector_skips=result.skipped, detectors=names,
+                merge=True,
+            )  # fmt: skip
             publish.publish(result.rows, result.timing, tables, reference, title=title,
-                            scores=result.scores, page=False)  # fmt: skip
-        except PublishError as exc:  # keep this run's tables; say how to publish them
-            publish.write_tables(result.rows, result.timing, run_dir / "tables", reference,
-                                 title=title)  # fmt: skip
-            raise PublishError(
-                f"{exc}. This run's tables are in {run_dir / 'tables'}; "
-                f"`python -m benchmark report {run_dir} --results DIR` publishes them"
-            ) from exc
-    # figures that need the images and the fits, then the page that shows them all
-    write_run_figures(dataset, plan.work.detectors, tables, result.scores, names)
+                            scores=result.scores, page=False, dataset=info)  # fmt: skip
+            _figures_and_page(result, tables)
+    except PublishError as exc:  # keep this run's tables; say how to publish them
+        publish.write_tables(result.rows, result.timing, run_dir / "tables", reference,
+                             title=title)  # fmt: skip
+        raise PublishError(
+            f"{exc}. This run's tables are in {run_dir / 'tables'}; "
+            f"`python -m benchmark report {run_dir} --results DIR` publishes them"
+        ) from exc
+    return tables
+
+
+def _figures_and_page(result: RunResult, tables: Path) -> None:
+    """The figures that need the images and the fits, then the page that shows them all."""
+    plan = result.plan
+    names = [d.name for d in plan.detectors]
+    write_run_figures(plan.dataset, plan.work.detectors, tables, result.scores, names)
     try:
         if (tables / "leaderboard.csv").is_file():
             write_folder_page(tables)
     except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:  # tables stay valid
         log.warning("report page failed", exc_info=True)
         events.emit(f"report page not written: {type(exc).__name__}: {exc}")
-    return tables

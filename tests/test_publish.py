@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import logging
 import os
 import shutil
 import stat
@@ -272,3 +274,33 @@ def test_publishing_seed_0_after_another_seed_refreshes_the_seed_summary(tmp_pat
         assert main([*_argv(folder_dataset, tmp_path / "runs", res), "--seed", seed]) == 0
     got = pd.read_csv(res / folder_dataset.name / "seeds" / "leaderboard_seeds.csv")
     assert got["seeds"].astype(str).tolist() == ["0,1"] and got["n_seeds"].tolist() == [2]
+
+
+def test_a_run_records_its_dataset_and_warns_when_the_dataset_changed(
+    tmp_path, folder_dataset, caplog
+):
+    from PIL import Image
+
+    data = tmp_path / "faces"
+    shutil.copytree(folder_dataset, data)
+    res, pub = tmp_path / "res", tmp_path / "pub"
+    assert main(_argv(data, tmp_path / "runs", res)) == 0
+    (run,) = (tmp_path / "runs").glob("*/runs/*")
+    made_on = json.loads((run / "config.json").read_text())["dataset"]
+    info = store.read_dataset_info(res / data.name)
+    n_samples = {split: n["real"] + n["fake"] for split, n in made_on["summary"].items()}
+    assert info == {"name": made_on["name"], "fingerprint": made_on["fingerprint"],
+                    "n_samples": n_samples}  # fmt: skip
+    assert run.parent.parent.name.startswith(f"{data.name}-{info['fingerprint'][:10]}-")
+    assert main(["report", str(run), "--results", str(pub)]) == 0  # from the run's config.json
+    assert store.read_dataset_info(pub / data.name) == info
+    assert main(["report", str(res / data.name)]) == 0  # rows alone: the record stays
+    assert store.read_dataset_info(res / data.name) == info
+
+    Image.open(data / "fake" / "00.png").save(data / "fake" / "extra.png")  # the files change
+    with caplog.at_level(logging.WARNING):
+        assert main(_argv(data, tmp_path / "runs", res)) == 0
+    now = store.read_dataset_info(res / data.name)["fingerprint"]
+    assert now != info["fingerprint"]
+    (warning,) = [r.getMessage() for r in caplog.records if "fingerprint" in r.getMessage()]
+    assert info["fingerprint"] in warning and now in warning and str(res / data.name) in warning

@@ -58,7 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     which = r.add_mutually_exclusive_group(required=True)
     which.add_argument(
-        "--all", action="store_true", help="every registered detector (implies --allow-random-init)"
+        "--all",
+        action="store_true",
+        help="every registered detector; one whose pretrained weights are not on this machine "
+        "is a 'not applicable' row (see `weights list`)",
     )
     which.add_argument(
         "-d", "--detectors", help="comma-separated names or wildcards, e.g. 'sift_*,scratch_cnn'"
@@ -188,7 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--allow-random-init",
         action="store_true",
-        help="when pretrained weights are absent, use random init (recorded as pretrained=False)",
+        help="ablation: when pretrained weights are absent, run from random init instead of a "
+        "'not applicable' row (marked 'random init' in every table, figure and page)",
     )
     r.add_argument(
         "--reference",

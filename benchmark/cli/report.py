@@ -36,20 +36,8 @@ def rebuild_report(
     published folder (one with ``leaderboard.csv``) is rebuilt in place from its rows.
     ``bootstrap`` is the number of resamples of the leaderboard's intervals.
     """
-    import gzip
-    import zlib
-
-    import pandas as pd
-
     from benchmark.data.checks import merge_skipped
-    from benchmark.results.store import (
-        ROWS_FILE,
-        RowsError,
-        find_table,
-        read_optional,
-        read_rows,
-        write_rows,
-    )
+    from benchmark.results.store import ROWS_FILE, dataset_info, find_table, publish_lock
 
     source = Path(source)
     if not source.exists():
@@ -68,6 +56,64 @@ def rebuild_report(
             return out + list(publish.write_index(source).values())
     rows_file = find_table(source, ROWS_FILE) if source.is_dir() else source
     folder = rows_file.parent
+    if (folder / "leaderboard.csv").is_file() and results is None:  # published: rebuild it
+        return _rebuild_published(folder, reference, bootstrap)
+    rows, scores = _read_rows(rows_file), _scores_of(folder)
+    stats = {"scores": scores, "bootstrap": bootstrap}
+    timing = _timing_of(folder)
+    if results is None:
+        tables = folder / "tables"
+        return list(publish.write_tables(rows, timing, tables, reference, **stats).values())
+    known = _dataset_of_run(folder)
+    paths: list[Path] = []
+    for (dataset, seed), part in rows.groupby(["dataset", "seed"]):
+        target = publish.dataset_folder(results, str(dataset), int(seed))
+        part_timing = timing[timing["detector"].isin(part["detector"])] if len(timing) else timing
+        part_scores = None
+        if scores is not None:
+            part_scores = scores[(scores["dataset"] == dataset) & (scores["seed"] == seed)]
+        info = None  # unknown (a bare rows.csv): the folder's dataset.json is left as it is
+        if known.get("name") == dataset and known.get("fingerprint"):
+            info = dataset_info(known["name"], known["fingerprint"], known.get("summary"))
+        with publish_lock(target):  # the skip counts join the same critical section
+            paths += publish.publish(
+                part, part_timing, target, reference, title=str(dataset), scores=part_scores,
+                bootstrap=bootstrap, dataset=info,
+            ).values()  # fmt: skip
+            skipped = merge_skipped(folder / "skipped.csv", target, str(dataset))
+        paths += [skipped] if skipped is not None else []
+    return paths + list(publish.write_index(results).values())
+
+
+def _rebuild_published(folder: Path, reference: str, bootstrap: int) -> list[Path]:
+    """A published folder's tables rebuilt in place from its rows, holding its lock (it is
+    read and rewritten: no publish may run in between). ``dataset.json`` stays as it is: the
+    rows alone do not say which version of the dataset made them."""
+    import pandas as pd
+
+    from benchmark.results.store import ROWS_FILE, publish_lock, read_optional, write_rows
+
+    with publish_lock(folder):
+        rows, scores = _read_rows(publish.find_table(folder, ROWS_FILE)), _scores_of(folder)
+        timing = read_optional(folder / publish.TIMING_FILE)
+        timing = pd.DataFrame() if timing is None else timing
+        title = ", ".join(sorted(rows["dataset"].dropna().astype(str).unique()))  # as publish
+        paths = write_rows(folder, rows)  # in the current form: a folder of wide rows migrates
+        tables = publish.write_tables(
+            rows, timing, folder, reference, title=title, scores=scores, bootstrap=bootstrap
+        )
+        return [*paths.values(), *tables.values(), *publish.refresh_seed_summary(folder).values()]
+
+
+def _read_rows(rows_file: Path):  # -> pd.DataFrame
+    """The wide rows of a rows table, or a ValueError saying it is not one."""
+    import gzip
+    import zlib
+
+    import pandas as pd
+
+    from benchmark.results.store import RowsError, read_rows
+
     try:
         rows = read_rows(rows_file)  # a published folder's fits.csv joined
     except (
@@ -78,35 +124,21 @@ def rebuild_report(
     missing = {"detector", "dataset", "metric", "value"} - set(rows.columns)
     if missing:
         raise ValueError(f"{rows_file}: not a fakebench rows table (no {', '.join(missing)})")
-    scores_file = find_table(folder, publish.SCORES_FILE)
-    scores = publish.read_scores(scores_file) if scores_file is not None else None
-    stats = {"scores": scores, "bootstrap": bootstrap}
-    if (folder / "leaderboard.csv").is_file() and results is None:  # published: rebuild it
-        timing_file = folder / publish.TIMING_FILE
-        timing = read_optional(timing_file)
-        timing = pd.DataFrame() if timing is None else timing
-        title = ", ".join(sorted(rows["dataset"].dropna().astype(str).unique()))  # as publish
-        paths = write_rows(folder, rows)  # in the current form: a folder of wide rows migrates
-        return [
-            *paths.values(),
-            *publish.write_tables(rows, timing, folder, reference, title=title, **stats).values(),
-            *publish.refresh_seed_summary(folder).values(),
-        ]
-    timing = _timing_of(folder)
-    if results is None:
-        tables = folder / "tables"
-        return list(publish.write_tables(rows, timing, tables, reference, **stats).values())
-    paths: list[Path] = []
-    for (dataset, seed), part in rows.groupby(["dataset", "seed"]):
-        target = publish.dataset_folder(results, str(dataset), int(seed))
-        part_timing = timing[timing["detector"].isin(part["detector"])] if len(timing) else timing
-        part_scores = None
-        if scores is not None:
-            part_scores = scores[(scores["dataset"] == dataset) & (scores["seed"] == seed)]
-        paths += publish.publish(
-            part, part_timing, target, reference, title=str(dataset), scores=part_scores,
-            bootstrap=bootstrap,
-        ).values()  # fmt: skip
-        skipped = merge_skipped(folder / "skipped.csv", target, str(dataset))
-        paths += [skipped] if skipped is not None else []
-    return paths + list(publish.write_index(results).values())
+    return rows
+
+
+def _scores_of(folder: Path):  # -> pd.DataFrame | None
+    scores_file = publish.find_table(folder, publish.SCORES_FILE)
+    return publish.read_scores(scores_file) if scores_file is not None else None
+
+
+def _dataset_of_run(run: Path) -> dict:
+    """The dataset (name, fingerprint, summary) a run folder's ``config.json`` records; {} for
+    a folder without one (a bare rows table)."""
+    config_file = run / "config.json"
+    try:
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    except ValueError:
+        return {}
+    known = config.get("dataset") if isinstance(config, dict) else None
+    return known if isinstance(known, dict) else {}

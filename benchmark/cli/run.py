@@ -101,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         timing_batches=tuple(int(b) for b in args.timing_batches.split(",")),
         train_aug=args.train_aug,
         threshold_rule=args.threshold,
-        allow_random_init=args.allow_random_init or args.all,
+        allow_random_init=args.allow_random_init,
         overrides=_overrides(args.set),
         quick=args.quick,
         tune=args.tune,

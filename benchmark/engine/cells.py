@@ -75,6 +75,8 @@ def fit_cell(
     base = fit_base(name, plan)
     skipped: list[dict[str, str]] = []
     try:
+        if detector.not_applicable:  # its pretrained weights are not on this machine
+            raise NotApplicableError(detector.not_applicable)
         if detector.error:  # built at planning, but its parameters do not make a grid
             raise ValueError(detector.error)
         t0 = time.perf_counter()

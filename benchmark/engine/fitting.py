@@ -27,6 +27,7 @@ import numpy as np
 from benchmark.conditions.corruptions import cnndetection_augment
 from benchmark.core import metrics
 from benchmark.core.io import atomic_write_json
+from benchmark.core.locks import folder_lock
 from benchmark.core.samples import Dataset, Sample
 from benchmark.data.checks import drop_below_min_side, min_size_summary
 from benchmark.engine.config import RunSpec
@@ -36,6 +37,9 @@ from benchmark.plugins import create_detector, load_detector
 from benchmark.protocol import NotApplicableError, detector_min_side, model_input_size
 
 Say = Callable[[str], None]
+
+#: A fit folder's lock waits this long for another process's fit of the same detector.
+FIT_LOCK_TIMEOUT_S = 6 * 3600
 
 #: Up to this many images below a detector's minimum get one log line each; more, one summary.
 LOG_EACH_SKIP = 20
@@ -159,6 +163,17 @@ def fit_or_load(
         det, fitted, tuned, folder = tune_in_folder(
             det, train, dataset.val, spec.tune, spec.seed, folder, data_key
         )
+    # One process fits (or re-tunes the threshold of) a fit folder at a time: a second run of
+    # the same detector waits, then finds the finished fit instead of loading half its files.
+    with folder_lock(folder, timeout=FIT_LOCK_TIMEOUT_S):
+        return _fit_or_load_locked(det, dataset, folder, spec, train, tuned, fitted, data_key,
+                                   load_only)  # fmt: skip
+
+
+def _fit_or_load_locked(
+    det: Any, dataset: Dataset, folder: Path, spec: RunSpec, train: list[Sample],
+    tuned: dict[str, Any], fitted: Any, data_key: str, load_only: bool,
+) -> tuple[Any, dict]:  # fmt: skip
     info_file = folder / "fit.json"
     if info_file.is_file():
         info = json.loads(info_file.read_text())
@@ -188,6 +203,7 @@ def fit_or_load(
         "n_parameters": _n_params(det),
         "input_size": model_input_size(det),
     }
+    info_file.unlink(missing_ok=True)  # a crash mid-save must not leave the old fit.json valid
     det.save(folder)
     atomic_write_json(info_file, info)  # written last: its presence means the fit is complete
     return det, info

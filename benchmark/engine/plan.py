@@ -34,7 +34,9 @@ class DetectorPlan:
     A detector that cannot be built from its parameters (a bad ``--set``) has only its fit
     cell, which builds it again and fails with that error as its row. ``error`` is set when it
     builds but its ``condition_grid`` is not one of ``CONDITION_GRIDS``: the fit cell fails with
-    it before fitting.
+    it before fitting. ``not_applicable`` is set when the detector needs pretrained weights that
+    are not on this machine (and the run did not ask for ``--allow-random-init``): its one
+    cell is a ``not applicable`` row saying how to fetch them, and costs no time.
     """
 
     name: str
@@ -42,6 +44,7 @@ class DetectorPlan:
     retrieval: bool = False
     timed: bool = False
     error: str = ""
+    not_applicable: str = ""
 
     @property
     def n_cells(self) -> int:
@@ -103,6 +106,9 @@ def plan_detector(name: str, spec: RunSpec, grid: Sequence[Condition]) -> Detect
         det = build_detector(name, spec)
     except Exception:  # noqa: BLE001 - the fit cell builds it again: its error is the row
         return DetectorPlan(name)
+    missing = missing_weights(det, spec)
+    if missing:
+        return DetectorPlan(name, not_applicable=missing)
     try:
         conditions = condition_grid(
             det.get_params().get("condition_grid", "full"), grid, model_input_size(det) is None
@@ -114,6 +120,34 @@ def plan_detector(name: str, spec: RunSpec, grid: Sequence[Condition]) -> Detect
         tuple(conditions),
         retrieval="retrieval" in det.capabilities,
         timed=spec.timing and not det.meta.needs_files,  # file readers can't take random input
+    )
+
+
+def missing_weights(det: object, spec: RunSpec) -> str:
+    """Why ``det`` cannot run here for want of its pretrained weights ("" when it can).
+
+    Only a detector with the ``pretrained_weights`` capability, no explicit ``weights_path``
+    and no ``allow_random_init`` is checked: where its ``weights_source_spec`` points
+    (``toolkit.weights.locate``) must hold the file. A random-init detector would run, but
+    measure an architecture without its pretraining, not the method: never implied.
+    """
+    from benchmark.toolkit.weights import locate
+
+    if spec.allow_random_init or "pretrained_weights" not in det.capabilities:  # type: ignore[attr-defined]
+        return ""
+    params = det.get_params()  # type: ignore[attr-defined]
+    if params.get("weights_path") or params.get("allow_random_init"):
+        return ""
+    source = det.weights_source_spec()  # type: ignore[attr-defined]
+    if source is None:
+        return ""
+    where = locate(*source)
+    if where["cached"]:
+        return ""
+    name = det.meta.name  # type: ignore[attr-defined]
+    return (
+        f"weights not found: `python -m benchmark weights fetch {name}`, then run again "
+        f"({source[0]}:{source[1]} expected at {where['path']})"
     )
 
 

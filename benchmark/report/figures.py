@@ -31,6 +31,7 @@ from benchmark.report.plotting import (  # noqa: F401 - DPI, NO_FIGURES_ENV, fit
     enabled,
     fit_labels,
     plt,
+    with_pretrained,
 )
 
 log = logging.getLogger(__name__)
@@ -297,6 +298,7 @@ def write_table_figures(
         return {}
     out_dir = Path(folder) / FIGURES_DIR
     title = ", ".join(sorted(board["dataset"].dropna().astype(str).unique())) if len(board) else ""
+    scores, robust, resol = (with_pretrained(f, board) for f in (scores, robust, resol))
     plots: dict[str, tuple[Callable[..., Path | None], object]] = {
         "roc_det": (roc_det_curves, scores),
         "confusion": (confusion_matrices, scores),

@@ -39,7 +39,9 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 def fit_labels(frame: pd.DataFrame) -> pd.Series:
     """One name per fit: the detector, ``@val8`` for a fit tuned with ``--tune 8`` (the name
-    ``predict -d`` takes), ``+cnndetection`` for a training augmentation; plain for defaults.
+    ``predict -d`` takes), ``+cnndetection`` for a training augmentation, `` [random init]``
+    for a pretrained architecture run without its weights (``--allow-random-init``: an
+    ablation, never the method); plain for defaults.
 
     A folder can hold a detector's default and tuned fits side by side: without this their
     curves would be drawn as one.
@@ -53,7 +55,28 @@ def fit_labels(frame: pd.DataFrame) -> pd.Series:
         aug = frame["train_aug"].astype(object).where(frame["train_aug"].notna(), "none")
         augmented = ~aug.astype(str).isin(["none", ""])
         label = label.where(~augmented, label + "+" + aug.astype(str))
+    if "pretrained" in frame:
+        label = label.where(~is_random_init(frame["pretrained"]), label + " [random init]")
     return label
+
+
+def is_random_init(pretrained: pd.Series) -> pd.Series:
+    """Which values of a ``pretrained`` column (``fits.csv``'s or the leaderboard's) say that a
+    pretrained architecture ran from random initialisation."""
+    text = pretrained.astype(str).str.lower()
+    return text.isin(["false", "no"]) | text.str.startswith("no (random")
+
+
+def with_pretrained(frame: pd.DataFrame | None, board: pd.DataFrame) -> pd.DataFrame | None:
+    """``frame`` with the leaderboard's ``pretrained`` column joined on the fit's key, so its
+    figure labels mark random-init fits (:func:`fit_labels`)."""
+    if frame is None or frame.empty or "pretrained" in frame or "pretrained" not in board:
+        return frame
+    keys = [k for k in ("detector", "tuning", "train_aug") if k in board and k in frame]
+    if not keys:
+        return frame
+    marks = board[[*keys, "pretrained"]].drop_duplicates(keys)
+    return frame.merge(marks, on=keys, how="left")
 
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:

@@ -289,7 +289,10 @@ def leaderboard_statistics(
             for m, (lo, hi) in ci.items():
                 board.loc[idx, [f"{m}_lo", f"{m}_hi"]] = lo, hi
             board.at[idx, "n_groups"] = len(set(_groups_index(list(sc["group"]), len(sc))))
-        ok = part[board.loc[part.index, "n_groups"].notna()]  # rows with per-image scores
+        ranked = board.loc[part.index, "n_groups"].notna()  # rows with per-image scores,
+        if "status" in board:  # not a degenerate one (constant scores: not a method)
+            ranked &= board.loc[part.index, "status"].fillna("ok") != "degenerate"
+        ok = part[ranked]
         if ok.empty:
             continue
         best_idx = board.loc[ok.index, "roc_auc"].idxmax()

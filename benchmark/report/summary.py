@@ -64,7 +64,7 @@ def run_summary(
         rand = board[board["pretrained"].astype(str).str.startswith("no")]
         if len(rand):
             out.append(
-                f"Ran from random initialisation (no pretrained weights found): "
+                f"Ran from random initialisation (--allow-random-init, an ablation): "
                 f"{', '.join(rand['detector'])}. Their scores say nothing about the pretrained "
                 "method: `python -m benchmark weights list` shows where each weights file goes; "
                 "`python -m benchmark weights fetch NAME` downloads it on a machine with "
@@ -79,7 +79,16 @@ def run_summary(
                 f"classifier that never looks at pixels) by {SHORTCUT_MARGIN}: "
                 f"{', '.join(weak['detector'])}."
             )
-    failed = board[status.isin(["failed", "not applicable"])]
+    errors = board.get("error", pd.Series("", index=board.index)).astype(object).fillna("")
+    errors = errors.astype(str)
+    no_weights = (status == "not applicable") & errors.str.contains("weights not found")
+    if no_weights.any():
+        out.append(
+            f"Not run, their pretrained weights are not on this machine (nothing is downloaded; "
+            f"`python -m benchmark weights fetch NAME` on a connected machine, then run again): "
+            f"{', '.join(board.loc[no_weights, 'detector'].astype(str))}."
+        )
+    failed = board[status.isin(["failed", "not applicable", "degenerate"]) & ~no_weights]
     for _, r in failed.iterrows():
         out.append(f"{r['status'].upper()}: {r['detector']}: {_first_line(r.get('error', ''))}")
     if tables is not None:

@@ -110,8 +110,49 @@ def leaderboard(
     if scores is not None:
         from benchmark.report.stats import leaderboard_statistics
 
+        out = mark_degenerate(out, scores)
         out = leaderboard_statistics(out, scores, n_resamples=bootstrap)
     return out.sort_values(["dataset", "roc_auc"], ascending=[True, False], na_position="last")
+
+
+#: A fit whose clean test scores span at most this (relative to their magnitude) gives every
+#: image the same score: its AUC of about 0.5 says nothing about the method.
+DEGENERATE_SPREAD = 1e-6
+
+
+def mark_degenerate(board: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Status ``degenerate`` (with the likely cause in ``error``) for each ``ok`` row whose
+    clean test scores are (nearly) constant; a warning names each. They are not ranked."""
+    import logging
+
+    if scores is None or scores.empty or board.empty:
+        return board
+    part = scores[scores["condition"].fillna("clean").isin(["clean", ""])] if (
+        "condition" in scores) else scores  # fmt: skip
+    keys = [k for k in ("detector", "dataset", "tuning") if k in part and k in board]
+    score = pd.to_numeric(part["score"], errors="coerce")
+    stats = score.groupby([part[k].astype(str) for k in keys]).agg(["min", "max", "count"])
+    for idx in board.index:
+        key = tuple(str(board.at[idx, k]) for k in keys)
+        if board.at[idx, "status"] != "ok" or key not in stats.index:
+            continue
+        lo, hi, n = stats.loc[key]
+        spread = float(hi - lo)
+        if n < 2 or spread > DEGENERATE_SPREAD * max(1.0, abs(float(hi)), abs(float(lo))):
+            continue
+        random_init = str(board.at[idx, "pretrained"]).startswith("no")
+        cause = (
+            "a backbone from random initialisation (no pretrained weights) whose features do "
+            "not vary"
+            if random_init
+            else "the classifier collapsed to one output (learning "
+            "rate, too few epochs or features that do not separate these images)"
+        )
+        msg = (f"degenerate: every test image gets (nearly) the same score (spread "
+               f"{spread:.1e} over {int(n)} images); likely cause: {cause}")  # fmt: skip
+        board.at[idx, "status"], board.at[idx, "error"] = "degenerate", msg
+        logging.getLogger(__name__).warning("%s: %s", board.at[idx, "detector"], msg)
+    return board
 
 
 def _pretrained_label(value: Any) -> str:

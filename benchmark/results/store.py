@@ -6,20 +6,44 @@ versions, git sha, device, pretrained) is written once per fit to ``fits.csv``, 
 the wide rows; it also reads a folder published before ``fits.csv`` existed. A long table whose
 CSV passes ``GZIP_ABOVE_BYTES`` is written gzipped (``rows.csv.gz``) with a zero timestamp, so the
 same content gives the same bytes; ``find_table`` accepts either name.
+
+A folder is updated only under its lock (:func:`publish_lock`), and records the dataset its
+rows were made on in ``dataset.json`` (:func:`record_dataset`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
+import json
+import logging
 import re
 import zlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark.core.io import FLOAT_FORMAT, atomic_write_bytes, atomic_write_csv, atomic_write_text
+from benchmark.core.io import (
+    FLOAT_FORMAT,
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+)
+from benchmark.core.locks import LockTimeout, folder_lock
 from benchmark.results.rows import ROW_FIELDS
+from benchmark.results.upsert import (  # noqa: F401 - re-exported: publish uses them here
+    GROUP_KEY,
+    MODEL_KEY,
+    TIMING_KEY,
+    unfitted,
+    upsert_rows,
+    upsert_timing,
+)
+
+log = logging.getLogger(__name__)
 
 FIT_KEY = ("run_id", "detector", "dataset", "train_aug", "tuning", "seed")
 FIT_FIELDS = ("pretrained", "params", "device", "git_sha", "versions")  # one value per fit
@@ -211,14 +235,90 @@ def write_rows(folder: str | Path, rows: pd.DataFrame, gzip_above: int | None = 
 
 # --- The published store: upsert by group, so a run never loses a published row ---
 
-GROUP_KEY = ("dataset", "detector", "train_aug", "tuning", "seed", "condition")
-TIMING_KEY = ("detector", "device")
 TIMING_FILE = "timing.csv"
 SCORES_FILE = "scores.csv"  # clean test score of every image, per detector (same upsert key)
 
 
 class PublishError(ValueError):
     """A results folder that cannot be updated without losing something."""
+
+
+#: Seconds a writer waits for the one holding a results folder's lock. A publish (tables,
+#: figures, page) holds it for seconds to minutes; a dead holder's lock is freed by the kernel at
+#: once, so only a hung one lasts this long.
+LOCK_TIMEOUT_S = 900.0
+
+
+@contextlib.contextmanager
+def publish_lock(folder: str | Path) -> Iterator[None]:
+    """Hold ``folder``'s lock (``<folder>/.lock``) while reading, merging and rewriting it.
+
+    Every read-modify-write of a results folder runs inside one: without it, two processes
+    publishing at once each rewrite what they read before the other wrote, and one's rows are
+    lost. Re-entrant within a thread, so a locked publish can call a function that locks too.
+
+    Raises:
+        PublishError: still held by another writer after ``LOCK_TIMEOUT_S`` (a ``ValueError``,
+            so the CLI reports it and a run keeps its tables in its run folder).
+    """
+    try:
+        with folder_lock(folder, LOCK_TIMEOUT_S):
+            yield
+    except LockTimeout as exc:
+        raise PublishError(
+            f"{exc}: another publish into it is running or hung; publish again once it ends"
+        ) from exc
+
+
+DATASET_FILE = "dataset.json"  # the dataset (name, fingerprint, images) the rows were made on
+
+
+def dataset_info(
+    name: str, fingerprint: str, summary: Mapping[str, Mapping[str, int]] | None = None
+) -> dict:
+    """What ``dataset.json`` records: name, full fingerprint and images per split.
+
+    ``summary`` is ``Dataset.summary()`` (real and fake count per split), as a run's
+    ``config.json`` also stores it.
+    """
+    info: dict = {"name": name, "fingerprint": fingerprint}
+    if summary:
+        info["n_samples"] = {split: int(sum(n.values())) for split, n in summary.items()}
+    return info
+
+
+def read_dataset_info(folder: str | Path) -> dict | None:
+    """The ``dataset.json`` of a published folder; None when it has none (or not a readable one:
+    it is a record beside the rows, and the next publish rewrites it)."""
+    path = Path(folder) / DATASET_FILE
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError included
+        log.warning("%s: unreadable (%s); treated as absent", path, exc)
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def record_dataset(folder: str | Path, info: Mapping) -> str | None:
+    """Write ``info`` as ``folder/dataset.json`` (atomically); the warning to give when the
+    folder recorded another fingerprint, else None.
+
+    The published rows of the other fingerprint stay (a run only replaces its own groups);
+    each row's ``run_id`` says which run, hence which dataset version, produced it.
+    """
+    folder = Path(folder)
+    old = read_dataset_info(folder) or {}
+    atomic_write_json(folder / DATASET_FILE, dict(info))
+    before, now = old.get("fingerprint"), info["fingerprint"]
+    if not before or before == now:
+        return None
+    return (
+        f"{folder}: its rows were published on dataset {old.get('name', '?')} with fingerprint "
+        f"{before}; these rows come from fingerprint {now} (its files changed?). Published "
+        f"rows they do not replace stay, told apart by run_id; {DATASET_FILE} now records {now}"
+    )
 
 
 def dataset_folder(results: Path, dataset: str, seed: int = 0) -> Path:
@@ -231,43 +331,6 @@ def safe_name(name: str) -> str:
     """A dataset name as one folder name (no separators, no leading dot)."""
     cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(name)).lstrip(".")
     return cleaned or "dataset"
-
-
-def _group(frame: pd.DataFrame) -> pd.DataFrame:
-    """The upsert key of each row; fit-level rows (condition '' or 'fit') form one group."""
-    cols = {}
-    for col in GROUP_KEY:
-        cols[col] = (
-            frame[col].astype(object).where(frame[col].notna(), "").astype(str)
-            if (col in frame)
-            else pd.Series("", index=frame.index)
-        )
-    key = pd.DataFrame(cols, index=frame.index)
-    key["condition"] = key["condition"].replace("", "fit")
-    key["tuning"] = key["tuning"].replace("", "default")  # rows from before --tune existed
-    return key
-
-
-def upsert_rows(published: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """``published`` with every group that ``new`` has replaced by ``new``'s rows."""
-    if published is None or published.empty:
-        return new.reset_index(drop=True)
-    new_keys = set(map(tuple, _group(new).to_numpy()))
-    old_keys = _group(published).apply(tuple, axis=1)
-    kept = published[~old_keys.isin(new_keys)]
-    return pd.concat([kept, new], ignore_index=True)
-
-
-def upsert_timing(published: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """Timing rows: a detector timed again on a device replaces its old rows there."""
-    if published is None or published.empty:
-        return new.reset_index(drop=True)
-    if new.empty:
-        return published.reset_index(drop=True)
-    key = [c for c in TIMING_KEY if c in new and c in published]
-    new_keys = set(map(tuple, new[key].astype(str).to_numpy()))
-    old = published[key].astype(str).apply(tuple, axis=1)
-    return pd.concat([published[~old.isin(new_keys)], new], ignore_index=True)
 
 
 def read_optional(path: Path) -> pd.DataFrame | None:

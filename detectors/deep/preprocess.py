@@ -73,14 +73,30 @@ def torch_settings(device: torch.device, seed: int, num_threads: int | None) -> 
             torch.use_deterministic_algorithms(old_det)
 
 
-def load_images(samples: list[Sample], size: int, chunk: int = 64) -> torch.Tensor:
+#: How an image becomes a square network input (``load_images``'s ``policy``).
+RESIZE_POLICIES = ("resize", "center_crop", "native")
+
+
+def load_images(
+    samples: list[Sample], size: int, policy: str = "resize", crop_pct: float | None = None,
+    chunk: int = 64,
+) -> torch.Tensor:  # fmt: skip
     """Decode ``samples`` into one ``(N, 3, size, size)`` uint8 tensor.
 
-    Non-square images are resized to a square (the harness already renders test conditions to
-    the detector's size). Images of equal shape are resized together, ``chunk`` at a time.
+    ``policy="resize"`` (and ``"native"``, whose caller chose ``size`` as the images' own side)
+    resizes each whole image to a square (the harness already renders test conditions to the
+    detector's size); ``"center_crop"`` is the ImageNet evaluation transform: the shorter side
+    to ``size / crop_pct``, then the central ``size`` square. Images of equal shape are resized
+    together, ``chunk`` at a time (torchvision v2, antialiased).
     """
     import torch
     from torchvision.transforms.v2 import functional as F
+
+    if policy not in RESIZE_POLICIES:
+        raise ValueError(f"resize policy must be one of {RESIZE_POLICIES}, got {policy!r}")
+    crop = policy == "center_crop"
+    if crop and not (crop_pct and 0 < crop_pct <= 1):
+        raise ValueError(f"center_crop needs crop_pct in (0, 1], got {crop_pct!r}")
 
     out = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
     images = [s.load() for s in samples]
@@ -91,7 +107,10 @@ def load_images(samples: list[Sample], size: int, chunk: int = 64) -> torch.Tens
         for start in range(0, len(idx), chunk):
             part = idx[start : start + chunk]
             x = torch.from_numpy(np.stack([images[i] for i in part])).permute(0, 3, 1, 2)
-            if shape[:2] != (size, size):
+            if crop:
+                x = F.resize(x, [int(size / float(crop_pct))], antialias=True)  # type: ignore[arg-type]
+                x = F.center_crop(x, [size, size])
+            elif shape[:2] != (size, size):
                 x = F.resize(x, [size, size], antialias=True)
             out[part] = x
     return out

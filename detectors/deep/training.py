@@ -156,11 +156,19 @@ class TorchDetector(BaseDetector):
         key = feature_key(list(train) + list(val or []), self._name, params)
         return cache_dir() / "training" / f"{self._name}-{key}"
 
+    def _fit_size(self, train: list[Sample]) -> int:
+        """The input side the network is trained at (``input_size``; subclasses may choose)."""
+        return int(self.input_size)
+
+    def _images(self, samples: list[Sample], size: int) -> Any:
+        """``samples`` as one uint8 ``(N, 3, size, size)`` tensor (subclasses choose how)."""
+        return load_images(samples, size)
+
     def _fit(self, train: list[Sample], val: list[Sample] | None) -> None:
         name = self._name
         if self.train_aug not in TRAIN_AUGS:
             raise ValueError(f"{name}: train_aug must be in {TRAIN_AUGS}, got {self.train_aug!r}")
-        size = int(self.input_size)
+        size = self._fit_size(train)
         dev = resolve_device(self.device)
         augment = cnndetection_batch if self.train_aug == "cnndetection" else None
         if augment is not None:
@@ -170,12 +178,14 @@ class TorchDetector(BaseDetector):
         if not val_labels <= {0, 1}:
             raise ValueError(f"{name}: validation labels must be 0/1, got {val_labels}")
         self.streamed_ = needs_streaming(len(train), size, float(self.memory_cap_gb))
+        if self.streamed_ and getattr(self, "resize", "resize") != "resize":
+            raise ValueError(f"{name}: streamed training images support resize='resize' only")
         if self.streamed_:
             train_x: Any = SampleImages(train, size)
             val_x: Any = SampleImages(val, size) if val else None
         else:
-            train_x = load_images(train, size)
-            val_x = load_images(val, size) if val else None
+            train_x = self._images(train, size)
+            val_x = self._images(val, size) if val else None
         train_y = np.array([s.label for s in train], dtype=np.int64)
         val_y = np.array([s.label for s in val], dtype=np.int64) if val else None
         ckpt_dir = self._ckpt_dir(train, val)
@@ -209,7 +219,7 @@ class TorchDetector(BaseDetector):
         out = []
         with torch_settings(dev, self.seed, self.num_threads), torch.inference_mode():
             for start in range(0, len(samples), batch * 4):  # decode a few batches at a time
-                x = load_images(samples[start : start + batch * 4], self.input_size_)
+                x = self._images(samples[start : start + batch * 4], self.input_size_)
                 for b in range(0, len(x), batch):
                     logits = net(to_input(x[b : b + batch], self.normalisation, dev))
                     out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy())

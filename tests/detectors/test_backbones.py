@@ -96,7 +96,7 @@ def test_frozen_head_trains_on_cached_features(tiny_dataset):
     assert p.shape == (8, 2) and np.allclose(p.sum(1), 1)
     from benchmark.core.samples import cache_dir
 
-    cached = list((cache_dir() / "features").glob("backbone_resnet18-*.npy"))
+    cached = list((cache_dir() / "features").glob("backbone_resnet18_pooled-*.npy"))
     assert len(cached) >= 3  # train, val and test features
     x = torch.stack([torch.from_numpy(s.load().copy()).permute(2, 0, 1) for s in tiny_dataset.test])
     from detectors.deep.preprocess import to_input

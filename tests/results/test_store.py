@@ -282,3 +282,23 @@ def test_pretrained_written_as_a_number_reads_back_as_true_or_false(tmp_path, st
     path.write_text(f"run_id,detector,pretrained\nr1,a,{stored}\nr1,b,\n")
     got = read_table(path)["pretrained"].tolist()
     assert got[0] == ("True" if stored.startswith("1") else "False") and pd.isna(got[1])
+
+
+def test_a_fit_that_is_now_not_applicable_takes_its_old_rows_with_it(tmp_path):
+    """A detector whose weights are gone becomes one ``not applicable`` row: its old
+    condition rows (another fit's) do not stay beside the new status."""
+    pub = tmp_path / "pub"
+    _publish(pub, _as_read(tmp_path, _wide("a", "r1") + _wide("bb", "r1")))
+    na = {k: "" for k in ROW_FIELDS} | {
+        "run_id": "r2", "detector": "a", "dataset": "d", "train_aug": "none",
+        "tuning": "default", "seed": 0, "split": "test", "metric": "not_applicable",
+        "error": "not applicable: weights not found", "params": "{}", "device": "cpu",
+        "git_sha": "x", "versions": "python=3.11.7", "pretrained": "",
+        "timestamp": "2026-12-02T15:00:00+00:00",
+    }  # fmt: skip
+    _publish(pub, _as_read(tmp_path, [na]))
+    wide = read_rows(pub)
+    assert wide.loc[wide["detector"] == "a", "metric"].tolist() == ["not_applicable"]
+    assert len(wide[wide["detector"] == "bb"]) == len(_wide("bb", "r1"))
+    board = pd.read_csv(pub / "leaderboard.csv").set_index("detector")
+    assert board.loc["a", "status"] == "not applicable" and pd.isna(board.loc["a", "roc_auc"])
