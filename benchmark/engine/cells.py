@@ -86,7 +86,10 @@ def fit_cell(
         secs = time.perf_counter() - t0
         note(f"fitted in {secs:.1f}s (validation AUC {info['val_roc_auc']:.3f})")
     except Exception as exc:  # noqa: BLE001 - a crashed detector is a failed row, not a crashed run
-        note(f"FAILED during fit: {type(exc).__name__}: {exc}")
+        if isinstance(exc, NotApplicableError):
+            note(f"not applicable: {exc}")
+        else:
+            note(f"FAILED during fit: {type(exc).__name__}: {exc}")
         outcome = failed(name, exc, rows, base, "fit")
         outcome.skipped = skipped
         return None, dataset, Fitted(name, outcome, base)

@@ -12,11 +12,17 @@ every sample, stacked along the first axis. The result is stored with ``np.save`
 so a second run on the same data skips extraction and any parameter change invalidates it.
 
 Extraction runs in joblib's loky worker processes, over contiguous chunks of samples (a few
-chunks per worker keeps the load balanced while amortising the pickling of each chunk).
+chunks per worker keeps the load balanced while amortising the pickling of each chunk), and
+never more than ``CHUNK_SIZE`` samples per call, serial runs included: an extractor holds one
+chunk's images and intermediates at a time, whatever the dataset's size. Chunks come back in
+order as they finish and are written straight into the output (on a cache miss, into the
+``.npy`` file through a memory map), so the peak is the features themselves plus a few chunks.
 ``extractor_fn`` must therefore be picklable (a module-level function or a
-``functools.partial`` of one) and map ``list[Sample] -> ndarray`` with one row per sample.
-OpenCV-based extractors should call ``cv2.setNumThreads(1)`` themselves: each worker is one
-process, and OpenCV's own thread pool would oversubscribe the cores.
+``functools.partial`` of one) and map ``list[Sample] -> ndarray`` with one row per sample;
+its output must not depend on how the samples are chunked. OpenCV-based extractors should
+call ``cv2.setNumThreads(1)`` themselves: each worker is one process, and OpenCV's own thread
+pool would oversubscribe the cores. ``map_chunks`` is the same chunked map for extractors
+whose output is not one row per sample; ``cached_array`` caches such a result.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,8 +43,11 @@ log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1  # bump when the file layout changes
 MIN_PER_WORKER = 8  # below this many samples per worker, process start-up costs more than it saves
+CHUNK_SIZE = 64  # most samples one extractor call sees: what bounds the memory of extraction
 
 Extractor = Callable[[list[Sample]], np.ndarray]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def sample_fingerprint(samples: Sequence[Sample]) -> str:
@@ -81,23 +90,71 @@ def cache_path(samples: Sequence[Sample], name: str, key_params: dict[str, Any])
     return cache_dir() / "features" / f"{safe}-{feature_key(samples, name, key_params)}.npy"
 
 
+def chunk_bounds(n: int, workers: int = 1) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` chunks of ``n`` items: about four per worker (load balance),
+    none longer than ``CHUNK_SIZE``; ``[(0, 0)]`` for no items (the extractor still says what
+    its empty output looks like)."""
+    if n == 0:
+        return [(0, 0)]
+    n_chunks = min(n, max(4 * workers if workers > 1 else 1, -(-n // CHUNK_SIZE)))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def map_chunks(items: Sequence[T], fn: Callable[[list[T]], R], n_jobs: int = -1) -> Iterator[R]:
+    """``fn`` of each chunk of ``items`` (``chunk_bounds``) on ``n_jobs`` processes, in order.
+
+    A generator: each result comes as soon as it and those before it are done, and only a few
+    chunks are dispatched ahead, so the caller can write the results away one at a time.
+    """
+    return (result for _, result in _sized_chunks(items, fn, n_jobs))
+
+
+def _sized_chunks(
+    items: Sequence[T], fn: Callable[[list[T]], R], n_jobs: int
+) -> Iterator[tuple[int, R]]:
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    items = list(items)
+    workers = max(1, min(effective_n_jobs(n_jobs), len(items) // MIN_PER_WORKER))
+    bounds = chunk_bounds(len(items), workers)
+    if workers == 1:
+        return ((b - a, fn(items[a:b])) for a, b in bounds)
+    run = Parallel(n_jobs=workers, backend="loky", return_as="generator", pre_dispatch="2*n_jobs")
+    results = run(delayed(fn)(items[a:b]) for a, b in bounds)
+    return zip((b - a for a, b in bounds), results, strict=True)
+
+
 def extract_parallel(
     samples: Sequence[Sample], extractor_fn: Extractor, n_jobs: int = -1
 ) -> np.ndarray:
     """Apply ``extractor_fn`` to chunks of ``samples`` on ``n_jobs`` processes; stack the rows."""
-    from joblib import Parallel, delayed, effective_n_jobs
-
     samples = list(samples)
-    workers = max(1, min(effective_n_jobs(n_jobs), len(samples) // MIN_PER_WORKER))
-    if workers == 1:
-        return _check_rows(extractor_fn(samples), len(samples))
-    n_chunks = min(len(samples), 4 * workers)
-    bounds = np.linspace(0, len(samples), n_chunks + 1).astype(int)
-    chunks = [samples[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-    parts = Parallel(n_jobs=workers, backend="loky")(delayed(extractor_fn)(c) for c in chunks)
-    for part, chunk in zip(parts, chunks, strict=True):
-        _check_rows(part, len(chunk))
-    return np.concatenate(parts, axis=0)
+    return _stack(len(samples), _sized_chunks(samples, extractor_fn, n_jobs))
+
+
+def cached_array(
+    samples: Sequence[Sample],
+    name: str,
+    key_params: dict[str, Any],
+    compute: Callable[[], np.ndarray],
+    *,
+    use_cache: bool = True,
+) -> np.ndarray:
+    """``compute()``, cached like ``cached_features`` but for any array derived from ``samples``
+    (not one row per sample: a codebook's sample of descriptors, say)."""
+    if not use_cache:
+        return compute()
+    path = cache_path(samples, name, key_params)
+    arr = _load(path)
+    if arr is not None:
+        return arr
+    arr = np.asarray(compute())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    np.save(tmp, arr, allow_pickle=False)
+    os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
+    return arr
 
 
 def cached_features(
@@ -127,20 +184,71 @@ def cached_features(
     if not use_cache:
         return extract_parallel(samples, extractor_fn, n_jobs)
     path = cache_path(samples, name, key_params)
-    if path.is_file():
-        try:
-            feats = np.load(path, allow_pickle=False)
-            if feats.shape[0] == len(samples):
-                log.debug("feature cache hit: %s", path)
-                return feats
-        except (OSError, ValueError) as exc:  # a truncated file from a killed run: re-extract
-            log.warning("ignoring unreadable feature cache %s: %s", path, exc)
-    feats = extract_parallel(samples, extractor_fn, n_jobs)
+    feats = _load(path, len(samples))
+    if feats is not None:
+        return feats
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-    np.save(tmp, feats, allow_pickle=False)
-    os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
-    return feats
+    tmp = _tmp_path(path)
+
+    def to_file(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        return np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+
+    try:
+        out = _stack(len(samples), _sized_chunks(samples, extractor_fn, n_jobs), to_file)
+        if isinstance(out, np.memmap):
+            out.flush()
+        else:  # the rows changed dtype midway and were stacked in memory
+            np.save(tmp, out, allow_pickle=False)
+        del out  # unmapped: the features are read back once, below
+        os.replace(tmp, path)  # atomic: concurrent runs never read a half-written file
+    finally:
+        tmp.unlink(missing_ok=True)
+    return np.load(path, allow_pickle=False)
+
+
+def _stack(
+    n: int,
+    parts: Iterator[tuple[int, np.ndarray]],
+    allocate: Callable[[tuple[int, ...], np.dtype], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Write chunks of rows, each checked against its expected length, into one array of ``n``
+    rows shaped like the first chunk's (``allocate``: e.g. a memory-mapped file)."""
+    out: np.ndarray | None = None
+    row = 0
+    for size, part in parts:
+        part = _check_rows(part, size)
+        if out is None:
+            shape = (n, *part.shape[1:])
+            out = allocate(shape, part.dtype) if allocate else np.empty(shape, part.dtype)
+        elif part.shape[1:] != out.shape[1:]:
+            raise RuntimeError(
+                f"feature extractor returned rows of shape {part.shape[1:]} after {out.shape[1:]}"
+            )
+        elif np.result_type(out, part) != out.dtype:
+            out = np.array(out, dtype=np.result_type(out, part))  # promoted (as concatenate does)
+        out[row : row + size] = part
+        row += size
+    assert out is not None  # chunk_bounds gives at least one chunk
+    return out
+
+
+def _load(path: Path, n_rows: int | None = None) -> np.ndarray | None:
+    """The cached array at ``path`` (``None``: absent, unreadable or not ``n_rows`` long)."""
+    if not path.is_file():
+        return None
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:  # a truncated file from a killed run: re-extract
+        log.warning("ignoring unreadable feature cache %s: %s", path, exc)
+        return None
+    if n_rows is not None and (arr.ndim == 0 or arr.shape[0] != n_rows):
+        return None
+    log.debug("feature cache hit: %s", path)
+    return arr
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
 
 
 def _check_rows(arr: np.ndarray, n: int) -> np.ndarray:

@@ -16,8 +16,10 @@ The training split is the search pool. Similarity is cosine (distance ``1 − co
 Euclidean. The fake score of a query is the similarity-weighted vote of its ``k`` nearest
 training images' labels (weights ``max(cos, 0)`` or ``1/(distance + ε)``), with ``k`` chosen
 on validation by ROC-AUC. ``retrieve`` returns the neighbours; ``retrieval_metrics`` reports
-precision@k and mAP over the full ranking with "same label" as relevant. ``RetrievalDetector``
-holds that shared part; a feature is a subclass implementing ``_embed``.
+precision@k and mAP over the full ranking with "same label" as relevant. Queries meet the pool
+``QUERY_BLOCK`` at a time, so memory grows with the pool (what a k-NN needs), never with the
+number of queries times the pool. ``RetrievalDetector`` holds that shared part; a feature is a
+subclass implementing ``_embed``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from benchmark.registry import pin_params, register_detector
 from benchmark.toolkit.features import cached_features
 
 EPS = 1e-6
+QUERY_BLOCK = 256  # queries whose distances to the whole training pool are held at once
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,12 @@ class RetrievalDetector(BaseDetector):
         if self.k is None and len(set(yv.tolist())) == 2:
             from sklearn.metrics import roc_auc_score
 
-            dist = self._distances(self._vectors(val))
-            for k in grid:  # ascending: ties keep the smaller k
-                auc = roc_auc_score(yv, self._vote(dist, k))
+            votes = np.concatenate(
+                [[self._vote(d, k) for k in grid] for d in self._blocks(self._vectors(val))],
+                axis=1,
+            )
+            for k, vote in zip(grid, votes, strict=True):  # ascending: ties keep the smaller k
+                auc = roc_auc_score(yv, vote)
                 if not auc <= self.val_auc_:
                     self.k_, self.val_auc_ = k, float(auc)
 
@@ -131,6 +137,12 @@ class RetrievalDetector(BaseDetector):
         )
         return np.sqrt(np.maximum(sq, 0.0))
 
+    def _blocks(self, q: np.ndarray):
+        """Distances of ``QUERY_BLOCK`` queries at a time to the pool (at least one block, empty
+        for no queries): memory flat in the number of queries."""
+        for a in range(0, max(len(q), 1), QUERY_BLOCK):
+            yield self._distances(q[a : a + QUERY_BLOCK])
+
     def _vote(self, dist: np.ndarray, k: int) -> np.ndarray:
         idx = np.argsort(dist, axis=1, kind="stable")[:, :k]
         d = np.take_along_axis(dist, idx, axis=1)
@@ -138,7 +150,9 @@ class RetrievalDetector(BaseDetector):
         return (w * self.index_labels_[idx]).sum(1) / w.sum(1)
 
     def _predict_fake(self, samples: list[Sample]) -> np.ndarray:
-        return self._vote(self._distances(self._vectors(samples)), self.k_)
+        return np.concatenate(
+            [self._vote(d, self.k_) for d in self._blocks(self._vectors(samples))]
+        )
 
     def retrieve(self, images, k: int = 5) -> Neighbours:
         """The ``k`` nearest training items of each image (ids, labels, distances), nearest first.
@@ -148,14 +162,12 @@ class RetrievalDetector(BaseDetector):
             k: neighbours per image.
         """
         self._check_fitted()
-        dist = self._distances(self._vectors(as_samples(images)))
-        idx = np.argsort(dist, axis=1, kind="stable")[:, : min(k, dist.shape[1])]
-        return Neighbours(
-            self.index_ids_[idx],
-            self.index_labels_[idx],
-            np.take_along_axis(dist, idx, axis=1),
-            idx,
-        )
+        idx, dists = [], []
+        for dist in self._blocks(self._vectors(as_samples(images))):
+            idx.append(np.argsort(dist, axis=1, kind="stable")[:, : min(k, dist.shape[1])])
+            dists.append(np.take_along_axis(dist, idx[-1], axis=1))
+        i = np.concatenate(idx)
+        return Neighbours(self.index_ids_[i], self.index_labels_[i], np.concatenate(dists), i)
 
     def retrieval_metrics(self, samples, k: int = 5) -> dict[str, float]:
         """Precision@1, precision@k and mAP of labelled queries against the training pool.
@@ -168,17 +180,21 @@ class RetrievalDetector(BaseDetector):
         y = np.array([s.label for s in samples])
         if len(y) == 0 or not np.isin(y, (0, 1)).all():
             raise ValueError(f"{self.meta.name}: retrieval metrics need labelled (0/1) samples")
-        dist = self._distances(self._vectors(samples))
-        ranked = self.index_labels_[np.argsort(dist, axis=1, kind="stable")]
-        rel = (ranked == y[:, None]).astype(np.float64)
-        k = min(k, rel.shape[1])
-        hits = np.cumsum(rel, axis=1)
-        precision = hits / np.arange(1, rel.shape[1] + 1)
-        ap = (precision * rel).sum(1) / np.maximum(rel.sum(1), 1.0)
+        k = min(k, len(self.index_))
+        at_1, at_k, ap = [], [], []  # per query, one block of queries at a time
+        for a, dist in zip(
+            range(0, len(y), QUERY_BLOCK), self._blocks(self._vectors(samples)), strict=True
+        ):
+            ranked = self.index_labels_[np.argsort(dist, axis=1, kind="stable")]
+            rel = (ranked == y[a : a + QUERY_BLOCK, None]).astype(np.float64)
+            precision = np.cumsum(rel, axis=1) / np.arange(1, rel.shape[1] + 1)
+            ap.append((precision * rel).sum(1) / np.maximum(rel.sum(1), 1.0))
+            at_1.append(rel[:, 0])
+            at_k.append(rel[:, :k].mean(1))
         return {
-            "precision_at_1": float(rel[:, 0].mean()),
-            f"precision_at_{k}": float(rel[:, :k].mean()),
-            "map": float(ap.mean()),
+            "precision_at_1": float(np.concatenate(at_1).mean()),
+            f"precision_at_{k}": float(np.concatenate(at_k).mean()),
+            "map": float(np.concatenate(ap).mean()),
         }
 
     def _check_fitted(self) -> None:

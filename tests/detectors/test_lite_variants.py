@@ -61,14 +61,15 @@ def test_native_size_is_the_weights_own(v):
         assert create_detector(name).input_size == native_input(v)[0]
 
 
-def test_every_lite_backbone_has_three_freeze_policies_and_full_runs_the_light_grid():
+def test_every_lite_backbone_has_three_freeze_policies_on_the_light_grid():
     names = set(list_detectors("efficientnet_lite*"))
     for v in VARIANTS:
         policies = {create_detector(f"efficientnet_lite{v}{s}").freeze
                     for s in ("", "_frozen", "_last1")}  # fmt: skip
         assert policies == {"head", "last_n", "full"}
-        assert create_detector(f"efficientnet_lite{v}").condition_grid == "light"
-        assert create_detector(f"efficientnet_lite{v}_last1").condition_grid == "full"
+        for suffix in ("", "_frozen", "_last1"):  # the CPU budget; the paper recipe: full
+            assert create_detector(f"efficientnet_lite{v}{suffix}").condition_grid == "light"
+            assert detector_meta(f"efficientnet_lite{v}{suffix}").recipe["condition_grid"] == "full"
         assert {f"efficientnet_lite{v}", f"efficientnet_lite{v}_frozen"} <= names
     assert create_detector("efficientnet_lite0_scratch").pretrained is False
 

@@ -102,3 +102,25 @@ def test_resnet_save_reload_rebuilds_net(tmp_path) -> None:
     assert not any(p.suffix in (".pt", ".pth") for p in (tmp_path / "d").iterdir())
     again = load_detector(tmp_path / "d")
     np.testing.assert_allclose(again.predict_proba(originals), det.predict_proba(originals))
+
+
+@pytest.mark.parametrize("metric", ["cos", "l2"])
+def test_queries_in_blocks_give_what_all_at_once_gives(monkeypatch, metric) -> None:
+    """Queries meet the pool a block at a time (memory flat in the number of queries)."""
+    from detectors.classical import retrieval
+
+    train, val, test = _originals(14), _near_duplicates(_originals(10)), _originals(9)
+    got = {}
+    for block in (10_000, 3):
+        monkeypatch.setattr(retrieval, "QUERY_BLOCK", block)
+        det = create_detector(f"harris_retrieval_{metric}", **_kw("harris")).fit(train, val)
+        near = det.retrieve(test, k=4)
+        got[block] = (det.k_, det.val_auc_, det.predict_proba(test), near.indices,
+                      near.distances, det.retrieval_metrics(test, k=4))  # fmt: skip
+    (k_a, auc_a, p_a, i_a, d_a, m_a), (k_b, auc_b, p_b, i_b, d_b, m_b) = got.values()
+    assert (k_a, auc_a) == (k_b, auc_b)  # (a matrix product's last bits depend on its shape)
+    np.testing.assert_allclose(p_a, p_b, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(i_a, i_b)
+    np.testing.assert_allclose(d_a, d_b, rtol=0, atol=1e-6)
+    assert m_a == pytest.approx(m_b, abs=1e-12)
+    assert det.predict_proba([]).shape == (0, 2) and det.retrieve([], k=2).ids.shape == (0, 2)

@@ -117,3 +117,61 @@ def test_bad_options_fail_clearly() -> None:
 
     with pytest.raises(ValueError, match="classifier"):
         SiftBoVW(classifier="knn", n_jobs=1).fit(_split(8, 0, "t"))
+
+
+def test_codebook_sample_is_drawn_without_holding_every_descriptor(monkeypatch) -> None:
+    """The sample is the seeded uniform draw over all training descriptors (what holding them
+    all and indexing gave), whatever the chunking or the number of worker processes."""
+    from benchmark.toolkit import features
+    from detectors.classical import sift_features
+
+    train = _split(10, 0, "t")
+    det = create_detector("sift_svm", **FAST | {"max_codebook_descriptors": 300})
+    flat = root_sift(dense_sift(train, 64, 8, 8.0)).reshape(-1, 128)
+    take = np.random.default_rng(0).choice(len(flat), 300, replace=False)
+    expected = flat[np.sort(take)]
+    sizes: list[int] = []
+    picked = sift_features.picked_descriptors
+
+    def spy(items, *args, **kwargs):
+        sizes.append(len(items))
+        return picked(items, *args, **kwargs)
+
+    monkeypatch.setattr(sift_features, "picked_descriptors", spy)
+    monkeypatch.setattr("detectors.classical.sift_bovw.picked_descriptors", spy)
+    monkeypatch.setattr(features, "CHUNK_SIZE", 3)
+    for n_jobs in (1, 2):
+        got = det.set_params(n_jobs=n_jobs, use_cache=False)._codebook_sample(train)
+        np.testing.assert_array_equal(got, expected)
+    assert sizes and max(sizes) <= 3  # serial run: the spy saw every chunk
+
+
+def test_features_do_not_depend_on_chunks_or_encode_batches(monkeypatch) -> None:
+    from benchmark.toolkit import features
+    from detectors.classical import sift_features
+
+    train, val, test = _split(12, 0, "t"), _split(8, 1, "v"), _split(7, 2, "q")
+    for kw in ({}, {"encoding": "vlad"}):
+        det = create_detector("sift_svm", **FAST | kw | {"use_cache": False}).fit(train, val)
+        whole = det._features(test)
+        monkeypatch.setattr(features, "CHUNK_SIZE", 3)
+        monkeypatch.setattr(sift_features, "ENCODE_BATCH", 2)
+        np.testing.assert_allclose(det._features(test), whole, rtol=0, atol=1e-12)
+        monkeypatch.undo()
+        # the pooled vector of one image is the old whole-set computation's
+        flat = root_sift(dense_sift(test, 64, 8, 8.0)).reshape(-1, 128)
+        words = det.codebook_.predict(flat).reshape(len(test), -1)
+        if not kw:
+            hist = np.stack([np.bincount(w, minlength=det.codebook_.n_clusters) for w in words])
+            hist = np.sqrt(hist) / np.linalg.norm(np.sqrt(hist), axis=1, keepdims=True)
+            np.testing.assert_allclose(whole[:, : hist.shape[1]], hist, atol=1e-12)
+
+
+def test_encoded_features_are_cached_per_codebook() -> None:
+    train, val, test = _split(12, 0, "t"), _split(8, 1, "v"), _split(6, 2, "q")
+    a = create_detector("sift_svm", **FAST).fit(train, val)
+    b = create_detector("sift_rf", **FAST).fit(train, val)  # same seed: same codebook, reused
+    np.testing.assert_array_equal(a._features(test), b._features(test))
+    c = create_detector("sift_svm", **FAST | {"seed": 1}).fit(train, val)
+    assert not np.array_equal(a.codebook_.cluster_centers_, c.codebook_.cluster_centers_)
+    assert not np.array_equal(a._features(test), c._features(test))
