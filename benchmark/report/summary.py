@@ -61,7 +61,7 @@ def run_summary(
     out += _subset_sentences(board, status, skipped or [], skipped_files)
 
     if "pretrained" in board:
-        rand = board[board["pretrained"].astype(str).str.startswith("no")]
+        rand = board[board["pretrained"].astype(str).str.startswith("no (random")]
         if len(rand):
             out.append(
                 f"Ran from random initialisation (--allow-random-init, an ablation): "

@@ -85,6 +85,8 @@ def leaderboard(
         out[metric] = vals[vals["metric"] == metric].set_index(keys)["value"]
     out["n_parameters"] = out["n_parameters"].round().astype("Int64")  # a count, not a float
     out["pretrained"] = out["pretrained"].map(_pretrained_label)
+    by_design = _from_scratch_by_design(rows, keys).reindex(out.index, fill_value=False)
+    out.loc[by_design & (out["pretrained"] == RANDOM_INIT_LABEL), "pretrained"] = SCRATCH_LABEL
     if not timing.empty and "throughput_img_s" in timing.columns:
         t = (
             timing[timing["batch"] == timing["batch"].max()]
@@ -155,10 +157,23 @@ def mark_degenerate(board: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     return board
 
 
+RANDOM_INIT_LABEL = "no (random init)"  # weights absent, run anyway (--allow-random-init)
+SCRATCH_LABEL = "no (from scratch)"  # pretrained=False chosen: the random-init control
+
+
+def _from_scratch_by_design(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per fit: its parameters say ``pretrained: false`` (random init by choice, not for want
+    of weights)."""
+    if "params" not in rows:
+        return pd.Series(dtype=bool)
+    fits = rows[keys + ["params"]].drop_duplicates(keys).set_index(keys)["params"]
+    return fits.astype(str).str.contains('"pretrained": false', regex=False)
+
+
 def _pretrained_label(value: Any) -> str:
     """``True``/``False`` as the run recorded them → yes/no; detectors without weights → n/a."""
     text = "" if pd.isna(value) else str(value).strip().lower()
-    return {"true": "yes", "false": "no (random init)", "": "n/a"}.get(text, text)
+    return {"true": "yes", "false": RANDOM_INIT_LABEL, "": "n/a"}.get(text, text)
 
 
 def _mark_shortcut(board: pd.DataFrame) -> pd.DataFrame:
@@ -169,7 +184,8 @@ def _mark_shortcut(board: pd.DataFrame) -> pd.DataFrame:
         if base.empty:
             continue
         limit = float(base.iloc[0]) + SHORTCUT_MARGIN
-        idx = group.index[group["detector"] != "metadata_baseline"]
+        scored = group["roc_auc"].notna()  # a row without a score (not applicable) says nothing
+        idx = group.index[(group["detector"] != "metadata_baseline") & scored]
         board.loc[idx, "beats_metadata_baseline"] = np.where(
             board.loc[idx, "roc_auc"] >= limit, "yes", "NO"
         )
