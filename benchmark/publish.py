@@ -276,9 +276,20 @@ def write_tables(
         + freeze_markdown(freeze),
     )
     paths |= figures.write_table_figures(results_dir, board, robust, resol, timing, scores)
+    _drop_stale_run_figures(results_dir, board)
     if page:
         paths["report_page"] = write_folder_page(results_dir)
     return paths
+
+
+def _drop_stale_run_figures(results_dir: Path, board: pd.DataFrame) -> None:
+    """Remove the Grad-CAM grid of each detector that has no fit here now (``not applicable``
+    or ``failed``): it was drawn from an older fit whose rows are gone."""
+    if board.empty or "status" not in board:
+        return
+    unfit = board[board["status"].isin(["not applicable", "failed"])]["detector"].astype(str)
+    for name in set(unfit) - set(board[board["status"] == "ok"]["detector"].astype(str)):
+        (results_dir / figures.FIGURES_DIR / f"saliency_{name}.png").unlink(missing_ok=True)
 
 
 def publish_generalisation(frame: pd.DataFrame, results_dir: str | Path) -> dict[str, Path]:
