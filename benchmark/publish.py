@@ -117,8 +117,9 @@ def publish(
                 "fakebench?); refusing to overwrite them. Move them away or publish elsewhere "
                 "with --results DIR"
             )
-        merged = upsert_rows(published, rows)
-        merged_timing = upsert_timing(read_optional(folder / TIMING_FILE), timing)
+        gone = unfitted(rows)  # fits that failed or do not apply now: their old rows all go
+        merged = upsert_rows(published, rows, drop=gone)
+        merged_timing = upsert_timing(read_optional(folder / TIMING_FILE), timing, drop=gone)
         paths = write_rows(folder, merged)  # rows + fits.csv; fits no row references are dropped
         if dataset is not None:
             changed = record_dataset(folder, dataset)
@@ -126,14 +127,10 @@ def publish(
             if changed:
                 log.warning("%s", changed)
         merged_scores = read_optional(folder / SCORES_FILE)
-        gone = unfitted(rows)  # fits that failed or do not apply now: their old scores go too
         if (scores is not None and not scores.empty) or (gone and merged_scores is not None):
             new_scores = scores if scores is not None else merged_scores.iloc[:0]
             merged_scores = upsert_rows(merged_scores, new_scores, drop=gone)
             paths["scores"] = write_table(folder / SCORES_FILE, merged_scores)
-        if gone and not merged_timing.empty and "detector" in merged_timing:
-            merged_timing = merged_timing[~merged_timing["detector"].astype(str).isin(
-                {key[1] for key in gone})]  # fmt: skip
         paths |= write_tables(
             merged, merged_timing, folder, reference, title=title, scores=merged_scores,
             bootstrap=bootstrap, page=page,

@@ -7,6 +7,7 @@ errors minus each detector's clean error. The reference detector is configurable
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -167,7 +168,15 @@ def _from_scratch_by_design(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
     if "params" not in rows:
         return pd.Series(dtype=bool)
     fits = rows[keys + ["params"]].drop_duplicates(keys).set_index(keys)["params"]
-    return fits.astype(str).str.contains('"pretrained": false', regex=False)
+
+    def chosen(text: Any) -> bool:
+        try:
+            params = json.loads(str(text))
+        except ValueError:
+            return False
+        return isinstance(params, dict) and params.get("pretrained") is False
+
+    return fits.map(chosen).astype(bool)
 
 
 def _pretrained_label(value: Any) -> str:

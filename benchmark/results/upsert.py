@@ -63,8 +63,13 @@ def upsert_rows(
     return pd.concat([kept, new], ignore_index=True)
 
 
-def upsert_timing(published: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """Timing rows: a detector timed again on a device replaces its old rows there."""
+def upsert_timing(
+    published: pd.DataFrame | None, new: pd.DataFrame, drop: set[tuple[str, ...]] | None = None
+) -> pd.DataFrame:
+    """Timing rows: a detector timed again on a device replaces its old rows there; the
+    detectors of the fits in ``drop`` (``unfitted``) lose theirs."""
+    if published is not None and drop and "detector" in published:
+        published = published[~published["detector"].astype(str).isin({k[1] for k in drop})]
     if published is None or published.empty:
         return new.reset_index(drop=True)
     if new.empty:

@@ -44,32 +44,31 @@ def split(model: nn.Module, n_tail: int) -> tuple[nn.Module, nn.Module]:
     if not 1 <= n_tail <= len(stages):
         raise ValueError(f"n_tail must be in 1..{len(stages)}, got {n_tail}")
     prefix = nn.Sequential(model.conv_stem, model.bn1, *stages[: len(stages) - n_tail])
-    return prefix, _Tail(model, stages[len(stages) - n_tail :])
+    return prefix, _tail(model, stages[len(stages) - n_tail :])
 
 
-class _Tail:  # a factory: nn.Module subclasses need torch at import, which `list` avoids
-    def __new__(cls, model: Any, stages: list[Any]) -> Any:
-        from torch import nn
-        from torch.nn import functional as F
+def _tail(model: Any, stages: list[Any]) -> nn.Module:
+    """The last ``stages`` of a timm EfficientNet and its head, run as ``forward_head`` runs
+    them (the class is defined here: ``detectors/`` must import without torch)."""
+    from torch import nn
+    from torch.nn import functional as F
 
-        class Tail(nn.Module):
-            """The last stages of a timm EfficientNet and its head, as ``forward_head`` runs it."""
+    class Tail(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stages = nn.Sequential(*stages)
+            self.conv_head, self.bn2 = model.conv_head, model.bn2
+            self.global_pool, self.classifier = model.global_pool, model.classifier
+            self.drop_rate = float(model.drop_rate)
 
-            def __init__(self) -> None:
-                super().__init__()
-                self.stages = nn.Sequential(*stages)
-                self.conv_head, self.bn2 = model.conv_head, model.bn2
-                self.global_pool, self.classifier = model.global_pool, model.classifier
-                self.drop_rate = float(model.drop_rate)
+        def pooled(self, h: Any) -> Any:
+            """The pooled features (the classifier's input) of prefix output ``h``."""
+            return self.global_pool(self.bn2(self.conv_head(self.stages(h))))
 
-            def pooled(self, h: Any) -> Any:
-                """The pooled features (the classifier's input) of prefix output ``h``."""
-                return self.global_pool(self.bn2(self.conv_head(self.stages(h))))
+        def forward(self, h: Any) -> Any:
+            x = self.pooled(h)
+            if self.drop_rate > 0:
+                x = F.dropout(x, p=self.drop_rate, training=self.training)
+            return self.classifier(x)
 
-            def forward(self, h: Any) -> Any:
-                x = self.pooled(h)
-                if self.drop_rate > 0:
-                    x = F.dropout(x, p=self.drop_rate, training=self.training)
-                return self.classifier(x)
-
-        return Tail()
+    return Tail()

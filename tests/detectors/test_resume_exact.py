@@ -156,11 +156,16 @@ def test_streamed_resume_is_exact_with_workers(tmp_path, workers):
     _assert_same(full, resumed)
 
 
-def test_old_format_checkpoint_restarts_from_scratch(tmp_path, caplog):
+def _killed(tmp_path, kill_after: int):
+    """An uninterrupted fit, and the ``last.pt`` of the same fit killed after ``kill_after``."""
     full = _fit(tmp_path / "full")
     with pytest.raises(_Killed):
-        _fit(tmp_path / "cut", kill_after=2)
-    last = tmp_path / "cut" / "last.pt"
+        _fit(tmp_path / "cut", kill_after=kill_after)
+    return full, tmp_path / "cut" / "last.pt"
+
+
+def test_old_format_checkpoint_restarts_from_scratch(tmp_path, caplog):
+    full, last = _killed(tmp_path, 2)
     new = torch.load(last, weights_only=True)
     old = {k: new[k] for k in ("epoch", "model", "optimizer", "scheduler", "best_loss",
                                "bad_epochs", "best_epoch", "history")}  # fmt: skip
@@ -174,10 +179,7 @@ def test_old_format_checkpoint_restarts_from_scratch(tmp_path, caplog):
 
 
 def test_corrupt_checkpoint_is_named_and_the_fit_restarts(tmp_path, caplog):
-    full = _fit(tmp_path / "full")
-    with pytest.raises(_Killed):
-        _fit(tmp_path / "cut", kill_after=1)
-    last = tmp_path / "cut" / "last.pt"
+    full, last = _killed(tmp_path, 1)
     last.write_bytes(last.read_bytes()[:100])  # truncated
     with caplog.at_level(logging.WARNING):
         again = _fit(tmp_path / "cut")
