@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from benchmark.cli import predict as predict_cli
 from benchmark.cli import weights as weights_cli
 from benchmark.cli.run import FULL_RESOLUTIONS, cmd_run, parse_seeds  # noqa: F401 - public
 from benchmark.engine.config import ExecutionConfig, RunSpec
@@ -28,7 +29,7 @@ EPILOG = """examples:
   python -m benchmark run -d "fft_*" --train-on default --test-on ~/faces   # cross-dataset
   python -m benchmark run -d "fft_*,sift_*" --tune 8                  # tuned on validation
   python -m benchmark run --all --executor ray --address auto         # on a Ray cluster
-  python -m benchmark predict runs/<work-folder> -d fft_spectrum img1.png img2.jpg
+  python -m benchmark predict --run runs/<work-folder> -d "fft_*" img1.png photos/ --out p.csv
   python -m benchmark report results/                 # rebuild tables, figures, index.html
   python -m benchmark datasets check ~/faces          # counts, unreadable files, shortcuts
   python -m benchmark weights list                    # where each pretrained file goes
@@ -233,21 +234,7 @@ def _parser() -> argparse.ArgumentParser:
         help="parameter override, e.g. --set scratch_cnn.epochs=3 (repeatable)",
     )
 
-    pr = sub.add_parser(
-        "predict",
-        help="fake probability of image files with a fitted detector",
-        description="Print each image's fake probability and verdict. An image whose shorter "
-        "side is below the detector's minimum is named and not scored (exit status 1), as "
-        "`run` leaves such images out.",
-    )
-    pr.add_argument(
-        "run_dir", type=Path, help="work folder printed by `run` (runs/<dataset>-<fp>-seed0-none)"
-    )
-    pr.add_argument(
-        "-d", "--detector", required=True, help="name of a detector fitted in that folder"
-    )
-    pr.add_argument("images", nargs="+", type=Path, help="image files to score")
-
+    predict_cli.add_parser(sub)
     weights_cli.add_parser(sub)
 
     rep = sub.add_parser(
@@ -339,9 +326,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from benchmark.cli.predict import predict
-
-    return predict(args.run_dir, args.detector, args.images)
+    return predict_cli.cmd_predict(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

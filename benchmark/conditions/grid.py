@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.conditions import corruptions as C
+from benchmark.conditions import social as S
 from benchmark.core.samples import Sample, cache_dir
 
 KINDS = ("clean", "corruption", "resolution")
@@ -55,11 +56,11 @@ class Condition:
         fields = (self.corruption, self.severity, self.resolution, self.mode)
         ok = {
             "clean": fields == (None, 0, None, None),
-            "corruption": self.corruption in C.CORRUPTIONS
+            "corruption": (self.corruption in C.CORRUPTIONS or self.corruption in S.SOCIAL)
             and self.resolution is None
             and self.mode is None
             and isinstance(self.severity, int)
-            and 1 <= self.severity <= MAX_SEVERITY,
+            and 1 <= self.severity <= (1 if self.corruption in S.SOCIAL else MAX_SEVERITY),
             "resolution": self.corruption is None
             and self.severity == 0
             and self.mode in MODES
@@ -156,13 +157,16 @@ def parse_resolutions(text: str) -> list[int]:
 GROUPS: dict[str, tuple[str, ...]] = {
     "imagenet-c": C.IMAGENET_C_15,
     "imagenet-c-extra": C.IMAGENET_C_EXTRA,
+    # opt-in, never in "all" or "default": SIDBench's grid and AI-GenBench's chain
+    "social": S.ALL,
 }
 
 
 def parse_corruptions(text: str) -> list[str]:
     """``"all"``, ``"default"``, ``"none"``, or a comma list of names, fnmatch wildcards
     (``"*blur"``), family names (``"external"``) and groups (``"imagenet-c"``: ImageNet-C's 15;
-    ``"imagenet-c-extra"``: its 4 held-out ones) -> corruption names, in the order given."""
+    ``"imagenet-c-extra"``: its 4 held-out ones; ``"social"``: SIDBench's grid and AI-GenBench's
+    chain, ``benchmark.conditions.social``, opt-in only) -> corruption names, in order given."""
     keyword = text.strip().lower() if isinstance(text, str) else ""
     if keyword in ("all", "default", "none"):
         return {"all": list(C.ALL), "default": list(C.DEFAULT_SUBSET), "none": []}[keyword]
@@ -176,6 +180,8 @@ def parse_corruptions(text: str) -> list[str]:
             names = C.list_corruptions(item)
             if not names:
                 raise ValueError(f"corruptions: {item!r} matches none of {', '.join(C.ALL)}")
+        elif item in S.SOCIAL:
+            names = [item]
         else:
             C.get_corruption(item)  # raises with a "did you mean"
             names = [item]
@@ -192,7 +198,12 @@ def build_conditions(
     """Clean first, then every corruption x severity, then every resolution (resized, and
     native too when some detector is ``resolution_agnostic``)."""
     out = [CLEAN]
-    out += [Condition("corruption", c, int(s)) for c in corruptions for s in severities]
+    # a social condition is named: one level (severity 1), whatever the severities
+    out += [
+        Condition("corruption", c, 1 if c in S.SOCIAL else int(s))
+        for c in corruptions
+        for s in severities
+    ]
     for px in resolutions:
         out.append(Condition("resolution", None, 0, int(px), "resized"))
         if resolution_agnostic:
@@ -216,6 +227,8 @@ def apply(
     ``resized`` mode (default: the image's own)."""
     if condition.kind == "corruption":
         rng = rng if rng is not None else np.random.default_rng(0)
+        if condition.corruption in S.SOCIAL:
+            return S.SOCIAL[condition.corruption](image, condition.severity, rng)
         return C.corrupt(image, condition.corruption, condition.severity, rng)
     if condition.kind == "resolution":
         back = (target_size or max(image.shape[:2])) if condition.mode == "resized" else None
@@ -231,7 +244,8 @@ def render_dir(
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", fp):
         fp = hashlib.sha1(fp.encode()).hexdigest()[:16]
     to = f"-to{target_size}" if condition.mode == "resized" and target_size else ""
-    return cache_dir() / "conditions" / condition.key / f"{fp}-seed{seed}{to}-v{C.VERSION}"
+    social = f"-s{S.VERSION}" if condition.corruption in S.SOCIAL else ""
+    return cache_dir() / "conditions" / condition.key / f"{fp}-seed{seed}{to}-v{C.VERSION}{social}"
 
 
 def _file_name(sample_id: str) -> str:

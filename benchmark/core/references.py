@@ -151,6 +151,28 @@ REFERENCES: dict[str, Reference] = {
             "Approach. Biometrics 44(3), 1988.",
         ),
         Reference(
+            "Tan et al. 2024",
+            "C. Tan, H. Liu, Y. Zhao, S. Wei, G. Gu, P. Liu, Y. Wei. Rethinking the Up-Sampling "
+            "Operations in CNN-based Generative Network for Generalizable Deepfake Detection. "
+            "CVPR 2024.",
+        ),
+        Reference(
+            "Afchar et al. 2018",
+            "D. Afchar, V. Nozick, J. Yamagishi, I. Echizen. MesoNet: a Compact Facial Video "
+            "Forgery Detection Network. WIFS 2018.",
+        ),
+        Reference(
+            "Frank et al. 2020",
+            "J. Frank, T. Eisenhofer, L. Schönherr, A. Fischer, D. Kolossa, T. Holz. Leveraging "
+            "Frequency Analysis for Deep Fake Image Recognition. ICML 2020.",
+        ),
+        Reference(
+            "Nataraj et al. 2019",
+            "L. Nataraj, T. M. Mohammed, S. Chandrasekaran, A. Flenner, J. H. Bappy, "
+            "A. K. Roy-Chowdhury, B. S. Manjunath. Detecting GAN generated Fake Images using "
+            "Co-occurrence Matrices. Electronic Imaging 2019.",
+        ),
+        Reference(
             "McNemar 1947",
             "Q. McNemar. Note on the sampling error of the difference between correlated "
             "proportions or percentages. Psychometrika 12(2), 1947.",

@@ -94,9 +94,16 @@ def condition_grid(grid: str, conditions: Sequence[Condition], agnostic: bool) -
         raise ValueError(f"condition_grid must be one of {CONDITION_GRIDS}, got {grid!r}")
     chosen = list(conditions)
     if grid == "light":
-        sev = sorted({c.severity for c in chosen if c.kind == "corruption"})
+        from benchmark.conditions.social import SOCIAL  # named one-severity conditions stay
+
+        sev = sorted({
+            c.severity for c in chosen if c.kind == "corruption" and c.corruption not in SOCIAL
+        })  # fmt: skip
         middle = sev[len(sev) // 2] if sev else None
-        chosen = [c for c in chosen if c.kind != "corruption" or c.severity == middle]
+        chosen = [
+            c for c in chosen
+            if c.kind != "corruption" or c.severity == middle or c.corruption in SOCIAL
+        ]  # fmt: skip
     return [c for c in chosen if c.mode != "native" or agnostic]
 
 

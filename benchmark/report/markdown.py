@@ -1,9 +1,10 @@
-"""Markdown renderings of the tables: ``leaderboard.md`` and the tables other writers embed.
-"""
+"""Markdown renderings of the tables: ``leaderboard.md`` and the tables other writers embed."""
 
 from __future__ import annotations
 
 import pandas as pd
+
+from benchmark.report.ranks import RANK_RULE
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -63,6 +64,7 @@ def markdown(
         "Test split, scored once; threshold-tuned columns use a threshold chosen on validation. "
         "`n`: test images scored (fewer where some were below a detector's minimum size).\n",
         "## Overall\n",
+        RANK_RULE + "\n",
         markdown_table(board[cols]),
         "## ROC-AUC per manipulation family (all reals vs that family's fakes)\n",
         markdown_table(board[fam_cols]),

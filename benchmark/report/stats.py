@@ -1,4 +1,4 @@
-"""Uncertainty of a leaderboard: bootstrap intervals, paired tests, ranks with ties.
+"""Uncertainty of a leaderboard: bootstrap intervals, paired tests, ranks by significance.
 
 * **Bootstrap intervals** (percentile, seeded) for ROC-AUC, accuracy at the tuned threshold and
   EER. When the dataset knows the unit of independence of each image (its source photograph,
@@ -12,7 +12,12 @@
   Written here because no maintained Python package ships it (scipy/statsmodels do not).
 * **McNemar's test** (McNemar 1947) for paired accuracies: the exact binomial test on the
   discordant pairs (scipy's ``binomtest``; statsmodels' ``mcnemar(exact=True)`` is the same).
-* **Ranks** that treat overlapping intervals as ties.
+* **Ranks by significance**: rank = 1 + the number of detectors significantly better by a
+  paired DeLong test on the same test images, at ``ALPHA`` = 0.05 with Holm's step-down
+  correction over all pairwise comparisons of a dataset (S. Holm, A Simple Sequentially
+  Rejective Multiple Test Procedure, Scand. J. Statist. 6(2), 1979), then raised to the
+  smallest ranks that are monotone in AUC and strictly behind every significantly better
+  detector (``significance_ranks``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
+
+from benchmark.report.ranks import (  # noqa: F401  (re-exported: stats.holm, stats.ALPHA)
+    ALPHA,
+    holm,
+    significance_ranks,
+    significantly_better,
+)
 
 INTERVAL_METRICS = ("roc_auc", "accuracy_tuned", "eer")
 
@@ -229,28 +241,25 @@ def mcnemar_test(
     return PairedTest(float(chi2), float(stats.chi2.sf(chi2, 1)), est_a, est_b)
 
 
-def tied_ranks(
-    estimates: Sequence[float], lows: Sequence[float], highs: Sequence[float]
-) -> list[int]:
-    """Ranks (1 = best, higher estimates are better) in which overlapping intervals tie.
-
-    A detector's rank is 1 + the number of detectors whose whole interval lies above its own
-    (clearly better); overlap is not chained, so A ≈ B and B ≈ C never make C tie with A when
-    A's interval is clear of C's. Without intervals (NaN) the rank is 1 + the number of higher
-    estimates; NaN estimates rank last.
-    """
-    est = np.asarray(estimates, dtype=float)
-    lo, hi = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
-    ranks = []
-    for i in range(len(est)):
-        if np.isnan(est[i]):
-            ranks.append(int((~np.isnan(est)).sum()) + 1)
-            continue
-        with_ci = ~np.isnan(lo) & ~np.isnan(hi[i])
-        better = np.where(with_ci, lo > hi[i], est > est[i]) & ~np.isnan(est)
-        better[i] = False
-        ranks.append(int(better.sum()) + 1)
-    return ranks
+def pairwise_delong(per_fit: Sequence[pd.DataFrame]) -> np.ndarray:
+    """Symmetric matrix of two-sided DeLong p-values between fits, each pair on the test images
+    both scored (by ``sample_id``); NaN where fewer than 2 real and 2 fake images are shared."""
+    k = len(per_fit)
+    p = np.full((k, k), np.nan)
+    wide = pd.concat(
+        [f.set_index("sample_id")["score"].rename(i) for i, f in enumerate(per_fit)], axis=1
+    )
+    labels = pd.concat([f.set_index("sample_id")["label"] for f in per_fit])
+    labels = labels[~labels.index.duplicated()].reindex(wide.index).to_numpy(int)
+    values = wide.to_numpy(float)
+    for i in range(k):
+        for j in range(i + 1, k):
+            both = ~np.isnan(values[:, i]) & ~np.isnan(values[:, j])
+            y = labels[both]
+            if (y == 1).sum() < 2 or (y == 0).sum() < 2:
+                continue
+            p[i, j] = p[j, i] = delong_test(y, values[both, i], values[both, j]).p_value
+    return p
 
 
 def leaderboard_statistics(
@@ -260,7 +269,8 @@ def leaderboard_statistics(
 
     Adds ``roc_auc_lo/hi``, ``accuracy_tuned_lo/hi``, ``eer_lo/hi`` (95% bootstrap, whole
     groups resampled), ``p_vs_best`` (DeLong), ``p_mcnemar_vs_best`` (exact McNemar at each
-    detector's tuned threshold), ``rank`` (by ROC-AUC, overlapping intervals tie), ``n_groups``
+    detector's tuned threshold), ``n_better`` (fits significantly better by DeLong, Holm-adjusted
+    over all pairs of the dataset), ``rank`` (``significance_ranks`` of ROC-AUC), ``n_groups``
     and ``n_resamples``. Rows without per-image scores keep NaN there.
 
     Args:
@@ -274,6 +284,7 @@ def leaderboard_statistics(
     for col in [*new, "p_vs_best", "p_mcnemar_vs_best"]:
         board[col] = np.nan
     board["rank"] = pd.array([pd.NA] * len(board), dtype="Int64")
+    board["n_better"] = pd.array([pd.NA] * len(board), dtype="Int64")
     board["n_groups"] = pd.array([pd.NA] * len(board), dtype="Int64")
     board["n_resamples"] = n_resamples
     if scores is None or scores.empty or board.empty:
@@ -308,9 +319,12 @@ def leaderboard_statistics(
                 (both[f"score_{k}"] >= both[f"threshold_{k}"]).to_numpy(int) == y for k in "ab"
             ]
             board.at[idx, "p_mcnemar_vs_best"] = mcnemar_test(*correct).p_value
-        ranks = tied_ranks(board.loc[ok.index, "roc_auc"], board.loc[ok.index, "roc_auc_lo"],
-                           board.loc[ok.index, "roc_auc_hi"])  # fmt: skip
-        board.loc[ok.index, "rank"] = ranks
+        auc = board.loc[ok.index, "roc_auc"].to_numpy(float)
+        better = significantly_better(
+            auc, pairwise_delong([per_det[_row_key(board, i)] for i in ok.index])
+        )
+        board.loc[ok.index, "n_better"] = better.sum(0)
+        board.loc[ok.index, "rank"] = significance_ranks(auc, better)
     return board
 
 

@@ -41,6 +41,14 @@ def test_light_grid_keeps_clean_resolutions_and_the_middle_severity():
     assert set(CONDITION_GRIDS) == {"full", "light"}
 
 
+def test_light_grid_keeps_the_named_social_conditions():
+    conds = build_conditions(["jpeg", "sidbench_jpeg50", "aigenbench"], [1, 3, 5], [],
+                             resolution_agnostic=False)  # fmt: skip
+    light = condition_grid("light", conds, agnostic=False)
+    # the social conditions sit at severity 1: they neither vanish nor move the middle (3)
+    assert [c.key for c in light] == ["clean", "jpeg@3", "sidbench_jpeg50@1", "aigenbench@1"]
+
+
 def test_plan_is_built_from_parameters_without_fitting(tiny_dataset, tmp_path):
     spec = RunSpec(
         detectors=("fft_spectrum", "scratch_cnn"),

@@ -1,4 +1,4 @@
-"""Bootstrap intervals, DeLong, McNemar and tie-aware ranks (benchmark.report.stats)."""
+"""Bootstrap intervals, DeLong, McNemar, Holm and significance ranks (benchmark.report.stats)."""
 
 from __future__ import annotations
 
@@ -110,12 +110,6 @@ def test_mcnemar_worked_example():
     assert stats.mcnemar_test([1, 0, 1], [1, 0, 1]).p_value == 1.0
 
 
-def test_tied_ranks():
-    ranks = stats.tied_ranks([0.9, 0.85, 0.6, float("nan")], [0.8, 0.7, 0.5, np.nan],
-                             [0.95, 0.9, 0.65, np.nan])  # fmt: skip
-    assert ranks == [1, 1, 3, 4]
-
-
 def test_leaderboard_statistics_without_resamples_still_tests_and_ranks():
     import pandas as pd
 
@@ -126,11 +120,71 @@ def test_leaderboard_statistics_without_resamples_still_tests_and_ranks():
     out = stats.leaderboard_statistics(board, scores_frame(), n_resamples=0).set_index("detector")
     assert out["roc_auc_lo"].isna().all()
     assert out.loc["good", "p_vs_best"] == 1.0 and out.loc["fair", "p_vs_best"] < 0.05
-    assert list(out["rank"].iloc[:3]) == [1, 2, 3] and pd.isna(out.loc["no_scores", "rank"])
+    # good beats both (Holm-adjusted DeLong p < 0.002); fair vs the baseline: p = 0.44, a tie
+    assert list(out["n_better"].iloc[:3]) == [0, 1, 1]
+    assert list(out["rank"].iloc[:3]) == [1, 2, 2] and pd.isna(out.loc["no_scores", "rank"])
 
 
-def test_tied_ranks_do_not_chain_overlaps():
-    # a ~ b and b ~ c overlap, but a is clear of c: c is behind a, not tied with it
-    ranks = stats.tied_ranks([0.80, 0.74, 0.54], [0.72, 0.58, 0.49], [0.89, 0.79, 0.62])
-    assert ranks == [1, 1, 2]
-    assert stats.tied_ranks([0.9, 0.8, 0.8], [np.nan] * 3, [np.nan] * 3) == [1, 2, 2]
+def test_holm_matches_the_step_down_definition():
+    # p sorted: 0.01, 0.02, 0.04 (m = 3): 0.03, 0.04, 0.04 after the running maximum
+    assert stats.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    out = stats.holm([0.5, np.nan, 0.6])
+    assert np.isnan(out[1]) and out[[0, 2]] == pytest.approx([1.0, 1.0])
+
+
+def test_significance_rank_is_one_plus_the_number_significantly_better():
+    est = [0.9, 0.8, 0.7]
+    p = np.array([[np.nan, 0.3, 0.001], [0.3, np.nan, 0.2], [0.001, 0.2, np.nan]])
+    better = stats.significantly_better(est, p)  # Holm: 0.003, 0.4, 0.4
+    assert better[0, 2] and not better[2, 0] and better.sum() == 1
+    assert stats.significance_ranks(est, better) == [1, 1, 2]
+
+
+def test_significance_ranks_repair_a_non_monotone_count():
+    # b (0.8) has two detectors significantly better, c (0.7) only one: the bare count would
+    # rank c (2) above b (3); the rule raises c to b's rank
+    est = [0.95, 0.9, 0.8, 0.7]
+    better = np.zeros((4, 4), dtype=bool)
+    better[0, 2] = better[1, 2] = better[1, 3] = True
+    assert stats.significance_ranks(est, better) == [1, 1, 3, 3]
+    assert stats.significance_ranks([0.9, float("nan"), 0.8], np.zeros((3, 3), bool)) == [1, 3, 1]
+
+
+@st.composite
+def _boards(draw):
+    k = draw(st.integers(1, 9))
+    est = draw(st.lists(st.sampled_from([0.5, 0.6, 0.7, 0.75, 0.8, 0.9]), min_size=k,
+                        max_size=k))  # fmt: skip  (repeated values: ties)
+    p = np.full((k, k), np.nan)
+    for i in range(k):
+        for j in range(i + 1, k):
+            p[i, j] = p[j, i] = draw(st.sampled_from([1e-6, 0.001, 0.01, 0.04, 0.2, 0.9]))
+    return np.array(est), p
+
+
+@settings(max_examples=300, deadline=None)
+@given(_boards())
+def test_significance_ranks_agree_with_the_numbers(board):
+    est, p = board
+    better = stats.significantly_better(est, p)
+    ranks = np.array(stats.significance_ranks(est, better))
+    order = np.argsort(-est, kind="stable")
+    assert (np.diff(ranks[order]) >= 0).all()  # sorted by AUC, ranks never decrease
+    for j, i in zip(*np.nonzero(better), strict=True):
+        assert ranks[i] > ranks[j]  # never ranked above or level with one significantly better
+    for i in range(len(est)):
+        assert ranks[i] >= 1 + better[:, i].sum()  # at least 1 + the number better
+        assert ranks[i] <= 1 + (est > est[i]).sum()  # never below its plain AUC position
+    assert (ranks[est == est.max()] == 1).all()
+
+
+def test_pairwise_delong_is_symmetric_and_matches_delong_test():
+    from tests._report_data import scores_frame
+
+    sc = scores_frame()
+    fits = [g for _, g in sc.groupby("detector", sort=True)]
+    p = stats.pairwise_delong(fits)
+    assert np.allclose(p, p.T, equal_nan=True) and np.isnan(np.diag(p)).all()
+    a, b = fits[0], fits[1]
+    expect = stats.delong_test(a["label"], a["score"], b["score"]).p_value
+    assert p[0, 1] == pytest.approx(expect)
