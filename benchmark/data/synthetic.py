@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.core.io import installed_distributions
 from benchmark.core.samples import SPLITS, DataError, Dataset, Sample, cache_dir
 from benchmark.data import manipulations
 from benchmark.data.manipulations import (  # noqa: F401 - MIN_STD: re-exported with the recipe
@@ -214,7 +215,8 @@ def default(
     # a non-default size is a different benchmark: its name says so in every table
     sized = (n_images, patch) != (DEFAULT_N_IMAGES, DEFAULT_PATCH)
     name = "default-quick" if quick else f"default-n{n_images}-{patch}px" if sized else "default"
-    key = hashlib.sha1(json.dumps([VERSION, seed, n_images, patch, _recipe_hash()]).encode())
+    parts = [VERSION, seed, n_images, patch, _recipe_hash(), _builder_versions()]
+    key = hashlib.sha1(json.dumps(parts).encode())
     key = key.hexdigest()[:10]
     root = Path(cache) if cache is not None else cache_dir() / "datasets"
     folder = root / f"default-{key}"
@@ -229,6 +231,22 @@ def _recipe_hash() -> str:
     edited recipe never reuses a stale cached build."""
     sources = (Path(__file__), Path(manipulations.__file__))
     return hashlib.sha1(b"".join(path.read_bytes() for path in sources)).hexdigest()[:12]
+
+
+#: The distributions whose code computes the pixels (photos, resampling, JPEG, PNG, blending).
+BUILDER_DISTRIBUTIONS = ("numpy", "opencv-contrib-python", "scikit-image", "pillow", "scipy")
+
+
+def _builder_versions() -> str:
+    """The versions of :data:`BUILDER_DISTRIBUTIONS` and the OpenCV build imported: a cached
+    build is reused only by the packages that made it (an older build once outlived an
+    environment change and published tables no fresh machine could rebuild)."""
+    import cv2
+
+    installed = installed_distributions()
+    names = [f"{d}={installed.get(d, '-')}" for d in BUILDER_DISTRIBUTIONS]
+    build = hashlib.sha1(cv2.getBuildInformation().encode()).hexdigest()[:12]
+    return ";".join([*names, f"cv2={cv2.__version__}:{build}"])
 
 
 def _build_atomic(folder: Path, seed: int, n_images: int, patch: int) -> None:

@@ -181,3 +181,14 @@ def test_datasets_folder_is_not_a_package(repo_root: Path) -> None:
     assert (repo_root / "datasets" / "README.md").is_file()
     assert (repo_root / "datasets" / "default.md").is_file()
     assert not (repo_root / "datasets" / "__init__.py").exists()
+
+
+def test_a_cached_build_is_reused_only_by_the_packages_that_made_it(tmp_path, monkeypatch):
+    """Another numpy/OpenCV/Pillow/scikit-image build means another cache folder, so a build
+    made by other packages is never published as this machine's."""
+    synthetic.default(quick=True, cache=tmp_path)
+    assert len(list(tmp_path.glob("default-*"))) == 1
+    assert "opencv-contrib-python=" in synthetic._builder_versions()
+    monkeypatch.setattr(synthetic, "_builder_versions", lambda: "numpy=0.0")
+    synthetic.default(quick=True, cache=tmp_path)
+    assert len(list(tmp_path.glob("default-*"))) == 2
