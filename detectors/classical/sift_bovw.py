@@ -20,7 +20,9 @@ views of it are pooled into one fixed-length vector:
 The vector is standardised and classified by an RBF ``SVC`` (C and gamma chosen on the
 validation split by ROC-AUC; probabilities Platt-calibrated on that validation split through
 ``CalibratedClassifierCV(FrozenEstimator(...))``, since ``SVC(probability=True)`` is
-deprecated) or a ``RandomForestClassifier`` (number of trees chosen on validation; Govi,
+deprecated; beyond ``svm_max_images`` training images the SVM trains on a seeded,
+class-stratified subsample, and the C/gamma grid on at most ``svm_grid_images``: a kernel SVM's
+cost grows with the square of its training set or worse) or a ``RandomForestClassifier`` (number of trees chosen on validation; Govi,
 Poppi & Marinelli found 500 enough).
 
 Memory does not grow with the dataset beyond the pooled vectors: descriptors are encoded image
@@ -72,6 +74,8 @@ class SiftBoVW(BaseDetector):
         C_grid: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0),
         gamma_factors: tuple[float, ...] = (0.3, 1.0, 3.0),
         n_estimators_grid: tuple[int, ...] = (100, 250, 500),
+        svm_grid_images: int | None = 4_000,
+        svm_max_images: int | None = 20_000,
         max_depth: int | None = None,
         max_features: str | float = "sqrt",
         n_jobs: int = -1,
@@ -90,6 +94,8 @@ class SiftBoVW(BaseDetector):
         self.C_grid = C_grid
         self.gamma_factors = gamma_factors
         self.n_estimators_grid = n_estimators_grid
+        self.svm_grid_images = svm_grid_images
+        self.svm_max_images = svm_max_images
         self.max_depth = max_depth
         self.max_features = max_features
         self.n_jobs = n_jobs
@@ -178,8 +184,13 @@ class SiftBoVW(BaseDetector):
         from sklearn.preprocessing import StandardScaler
         from sklearn.svm import SVC
 
+        # an RBF SVM costs O(n^2)-O(n^3) in its training images: beyond these caps it trains on a
+        # seeded, class-stratified subsample (the grid on the smaller one); below them, on all
+        keep = _stratified_subset(y, self.svm_max_images, self.seed)
+        x, y = x[keep], y[keep]
         scaler = StandardScaler().fit(x)
         xs = scaler.transform(x)
+        grid = _stratified_subset(y, self.svm_grid_images, self.seed)
         base_gamma = 1.0 / (xs.shape[1] * max(float(xs.var()), 1e-12))  # sklearn's "scale"
         best = {"C": 1.0, "gamma": base_gamma, "val_auc": float("nan")}
         if xv is not None:
@@ -187,7 +198,7 @@ class SiftBoVW(BaseDetector):
             # grid in order: ties keep the smaller C (Govi, Poppi, Marinelli favour a small C)
             for c in self.C_grid:
                 for f in self.gamma_factors:
-                    svc = SVC(C=c, gamma=base_gamma * f).fit(xs, y)
+                    svc = SVC(C=c, gamma=base_gamma * f).fit(xs[grid], y[grid])
                     auc = roc_auc_score(yv, svc.decision_function(xvs))
                     if not auc <= best["val_auc"]:  # first finite one replaces NaN
                         best = {"C": c, "gamma": base_gamma * f, "val_auc": float(auc)}
@@ -340,3 +351,16 @@ def forest_fake_proba(forest: Any, x: np.ndarray) -> np.ndarray:
         total += tree.tree_.predict(x32).reshape(len(x32), -1)[:, : forest.n_classes_]
     proba = total / len(forest.estimators_)
     return proba[:, list(forest.classes_).index(1)]
+
+
+def _stratified_subset(y: np.ndarray, cap: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of at most ``cap`` items, each class in its proportion (seeded); all of
+    them, in order, when there are no more than ``cap``."""
+    if cap is None or len(y) <= cap:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    picked = [
+        rng.choice(idx, max(1, round(cap * len(idx) / len(y))), replace=False)
+        for idx in (np.flatnonzero(y == label) for label in np.unique(y))
+    ]
+    return np.sort(np.concatenate(picked))

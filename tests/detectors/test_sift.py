@@ -175,3 +175,24 @@ def test_encoded_features_are_cached_per_codebook() -> None:
     c = create_detector("sift_svm", **FAST | {"seed": 1}).fit(train, val)
     assert not np.array_equal(a.codebook_.cluster_centers_, c.codebook_.cluster_centers_)
     assert not np.array_equal(a._features(test), c._features(test))
+
+
+def test_svm_caps_train_on_a_stratified_subsample_and_change_nothing_below_them() -> None:
+    """The RBF SVM's cost grows with n² or worse: above its caps it trains on a seeded,
+    class-stratified subsample (the grid on the smaller); at or below them, on every image."""
+    from detectors.classical.sift_bovw import _stratified_subset
+
+    y = np.array([0] * 30 + [1] * 10)
+    idx = _stratified_subset(y, 8, seed=0)
+    assert len(idx) == 8 and np.bincount(y[idx]).tolist() == [6, 2]
+    assert np.all(np.diff(idx) > 0)
+    assert np.array_equal(_stratified_subset(y, 40, 0), np.arange(40))
+    assert np.array_equal(_stratified_subset(y, None, 0), np.arange(40))
+    train, val, test = _split(24, 0, "t"), _split(12, 1, "v"), _split(8, 2, "q")
+    uncapped = create_detector("sift_svm", **FAST, svm_max_images=None, svm_grid_images=None)
+    at_cap = create_detector("sift_svm", **FAST, svm_max_images=24, svm_grid_images=24)
+    capped = create_detector("sift_svm", **FAST, svm_max_images=12, svm_grid_images=8)
+    p = [d.fit(train, val).predict_proba(test)[:, 1] for d in (uncapped, at_cap, capped)]
+    assert np.array_equal(p[0], p[1])
+    assert not np.array_equal(p[0], p[2])
+    assert capped.model_.calibrated_classifiers_[0].estimator[-1].support_vectors_.shape[0] <= 12
