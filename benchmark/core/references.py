@@ -162,6 +162,11 @@ REFERENCES: dict[str, Reference] = {
             "Forgery Detection Network. WIFS 2018.",
         ),
         Reference(
+            "Chai et al. 2020",
+            "L. Chai, D. Bau, S.-N. Lim, P. Isola. What makes fake images detectable? "
+            "Understanding properties that generalize. ECCV 2020.",
+        ),
+        Reference(
             "Frank et al. 2020",
             "J. Frank, T. Eisenhofer, L. Schönherr, A. Fischer, D. Kolossa, T. Holz. Leveraging "
             "Frequency Analysis for Deep Fake Image Recognition. ICML 2020.",

@@ -102,18 +102,24 @@ def as_labels(x: Any, y: Any) -> torch.Tensor:
 def train_step(
     model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, prepare: Callable, weight: Any,
     scaler: Any, amp: bool, micro: int, accum_steps: int,
-) -> tuple[torch.Tensor, int]:  # fmt: skip
-    """Forward/backward of one mini-batch in micro-batches of ``micro`` (gradients summed)."""
+) -> tuple[torch.Tensor, float]:  # fmt: skip
+    """Forward/backward of one mini-batch in micro-batches of ``micro`` (gradients summed).
+
+    A model that returns a map of logits ``(N, 2, H, W)`` in training mode (a patch classifier)
+    trains with each image's label at every position; its accuracy is then the fraction of
+    positions right, summed over images."""
     import torch
 
-    loss_sum, correct = torch.zeros((), device=yb.device), 0
+    loss_sum, correct = torch.zeros((), device=yb.device), 0.0
     for start in range(0, len(yb), micro):
         xm, ym = xb[start : start + micro], yb[start : start + micro]
         with torch.autocast("cuda", enabled=amp):
             logits = model(prepare(xm))
+            if logits.ndim > 2:  # dense logits: every position carries its image's label
+                ym = ym.view(-1, *(1,) * (logits.ndim - 2)).expand(-1, *logits.shape[2:])
             loss = torch.nn.functional.cross_entropy(logits.float(), ym, weight=weight)
         share = len(ym) / len(yb)
         scaler.scale(loss * share / accum_steps).backward()
         loss_sum += loss.detach() * share
-        correct += int((logits.argmax(1) == ym).sum())
+        correct += float((logits.argmax(1) == ym).reshape(len(ym), -1).float().mean(1).sum())
     return loss_sum, correct

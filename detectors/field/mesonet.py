@@ -6,8 +6,9 @@ BatchNorm, max-pool 2, 2, 2, 4), dropout 0.5, Dense(16) + LeakyReLU(0.1), dropou
 sigmoid output, on 256 px faces: 27,977 trainable parameters, as the paper states (the test
 checks it). Layout follows the authors' Keras code (biased convs, one BatchNorm per conv).
 
-Not done: MesoInception-4, and DeepfakeBench's layout (its ``meso4`` shares BatchNorms and has
-bias-free convs and a 2-way head), so its ``meso4_best.pth`` does not load into this net.
+MesoInception-4 (``detectors.field.mesoinception``) reuses this file's blocks and head. Not
+done: DeepfakeBench's layout (its ``meso4`` shares BatchNorms and has bias-free convs and a 2-way
+head), so its ``meso4_best.pth`` does not load into this net.
 Keys here: ``conv1..4``, ``bn1..4``, ``fc1``, ``fc2`` (under ``net.`` of the one-logit wrapper).
 CPU defaults: 128 px (fc1 sees 16·4·4), 3 epochs; recipe: 256 px, Adam lr 1e-3, batch 75.
 """
@@ -24,21 +25,28 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def build_meso4(input_size: int = 256, num_classes: int = 1) -> nn.Module:
-    """Meso-4 for square ``input_size`` inputs (a multiple of 32)."""
-    from collections import OrderedDict
+def check_side(name: str, input_size: int) -> None:
+    """Raise unless ``input_size`` is a multiple of 32 (the MesoNets pool by 2·2·2·4 = 32)."""
+    if input_size < 32 or input_size % 32:
+        raise ValueError(f"{name}: input_size must be a multiple of 32, got {input_size}")
 
+
+def add_conv_block(layers: dict[str, nn.Module], i: int, c_in: int, c_out: int, k: int,
+                   pool: int) -> None:  # fmt: skip
+    """Append ``conv{i}`` (k x k, same padding, biased), ``relu{i}``, ``bn{i}``, ``pool{i}``."""
     from torch import nn
 
-    if input_size < 32 or input_size % 32:
-        raise ValueError(f"meso4: input_size must be a multiple of 32, got {input_size}")
-    layers: OrderedDict[str, nn.Module] = OrderedDict()
-    spec = ((3, 8, 3, 2), (8, 8, 5, 2), (8, 16, 5, 2), (16, 16, 5, 4))
-    for i, (c_in, c_out, k, pool) in enumerate(spec, start=1):
-        layers[f"conv{i}"] = nn.Conv2d(c_in, c_out, k, padding=k // 2)
-        layers[f"relu{i}"] = nn.ReLU()
-        layers[f"bn{i}"] = nn.BatchNorm2d(c_out)
-        layers[f"pool{i}"] = nn.MaxPool2d(pool)
+    layers[f"conv{i}"] = nn.Conv2d(c_in, c_out, k, padding=k // 2)
+    layers[f"relu{i}"] = nn.ReLU()
+    layers[f"bn{i}"] = nn.BatchNorm2d(c_out)
+    layers[f"pool{i}"] = nn.MaxPool2d(pool)
+
+
+def add_head(layers: dict[str, nn.Module], input_size: int, num_classes: int) -> None:
+    """Append the MesoNet head on 16 maps of ``input_size / 32``: dropout 0.5, Dense(16) +
+    LeakyReLU(0.1), dropout 0.5, Dense(``num_classes``)."""
+    from torch import nn
+
     side = input_size // 32
     layers["flatten"] = nn.Flatten(1)
     layers["dropout1"] = nn.Dropout(0.5)
@@ -46,6 +54,20 @@ def build_meso4(input_size: int = 256, num_classes: int = 1) -> nn.Module:
     layers["leakyrelu"] = nn.LeakyReLU(0.1)
     layers["dropout2"] = nn.Dropout(0.5)
     layers["fc2"] = nn.Linear(16, num_classes)
+
+
+def build_meso4(input_size: int = 256, num_classes: int = 1) -> nn.Module:
+    """Meso-4 for square ``input_size`` inputs (a multiple of 32)."""
+    from collections import OrderedDict
+
+    from torch import nn
+
+    check_side("meso4", input_size)
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    spec = ((3, 8, 3, 2), (8, 8, 5, 2), (8, 16, 5, 2), (16, 16, 5, 4))
+    for i, (c_in, c_out, k, pool) in enumerate(spec, start=1):
+        add_conv_block(layers, i, c_in, c_out, k, pool)
+    add_head(layers, input_size, num_classes)
     return nn.Sequential(layers)
 
 
