@@ -43,12 +43,15 @@ DEEP_MIN_SIDE = 16
 #: ``saliency``: the torch module is a two-logit real/fake classifier with a ``normalisation``
 #: (Grad-CAM explains it);
 #: ``pretrained_weights``: ``weights_source_spec() -> (kind, id) | None``, the weights file it
-#: looks up (``python -m benchmark weights`` lists and fetches them).
+#: looks up (``python -m benchmark weights`` lists and fetches them);
+#: ``zero_shot``: ``load_pretrained() -> self`` makes it ready to predict without training data
+#: (a released checkpoint; ``fit([], None)`` does the same), so ``predict`` needs no run folder.
 CAPABILITIES = {
     "retrieval": "retrieval_metrics",
     "torch_module": "torch_module",
     "saliency": "torch_module",
     "pretrained_weights": "weights_source_spec",
+    "zero_shot": "load_pretrained",
 }
 
 

@@ -14,11 +14,18 @@ Every torchvision/timm model in fakebench gets its weights through this module. 
    initialisation and records ``pretrained=False``.
 
 Files are read with ``torch.load(..., weights_only=True)`` (or ``safetensors``), never pickle.
+
+Released detector checkpoints (``detectors.released``) register a :class:`ReleasedFile`: each
+file lives under ``torch.hub.get_dir()/checkpoints/released/<name>/`` and is checked against its
+upstream sha256 where known, else against the pin ``<file>.sha256`` that ``weights fetch`` writes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +37,10 @@ _HF_FILES = ("model.safetensors", "pytorch_model.bin")
 
 class WeightsNotFoundError(FileNotFoundError):
     """Pretrained weights are not on disk; the message says which file to put where."""
+
+
+class ChecksumMismatchError(ValueError):
+    """A weights file whose sha256 is not the expected one: refused, never loaded or kept."""
 
 
 def load_state_dict(path: str | Path) -> dict[str, Any]:
@@ -155,7 +166,7 @@ def resolve_timm_weights(
 
 # -- where each detector's weights live, and fetching them on a connected machine -----------
 #: Kinds of weight sources a detector can declare with ``weights_source_spec()``.
-SOURCE_KINDS = ("torchvision", "timm", "wheel")
+SOURCE_KINDS = ("torchvision", "timm", "wheel", "released", "open_clip")
 
 
 def locate(kind: str, ident: str) -> dict[str, Any]:
@@ -207,6 +218,10 @@ def locate(kind: str, ident: str) -> dict[str, Any]:
         where = str(Path(spec.origin).parent) if spec and spec.origin else f"(pip install {ident})"
         return {"kind": kind, "id": ident, "path": where, "url": f"pypi:{ident}",
                 "cached": spec is not None}  # fmt: skip
+    if kind == "released":
+        return _locate_released(ident)
+    if kind == "open_clip":
+        return _locate_open_clip(ident)
     raise ValueError(f"unknown weights kind {kind!r}; known: {SOURCE_KINDS}")
 
 
@@ -221,6 +236,8 @@ def fetch(kind: str, ident: str, timeout: float = 20.0) -> str:
     """
     import socket
 
+    if kind == "released":
+        return _fetch_released(ident, timeout)
     where = locate(kind, ident)
     if where["cached"]:
         return str(where["path"])
@@ -233,6 +250,10 @@ def fetch(kind: str, ident: str, timeout: float = 20.0) -> str:
             from torchvision.models import get_weight
 
             get_weight(ident).get_state_dict(progress=False)  # saves under torch hub
+        elif kind == "open_clip":
+            from open_clip.pretrained import download_pretrained
+
+            return download_pretrained(_open_clip_cfg(ident))  # hf_hub_download: the HF cache
         else:
             import timm
 
@@ -253,3 +274,141 @@ def fetch(kind: str, ident: str, timeout: float = 20.0) -> str:
     finally:
         socket.setdefaulttimeout(old)
     return str(locate(kind, ident)["path"])
+
+
+# -- released detector checkpoints and the CLIP weights open_clip reads ---------------------
+@dataclass(frozen=True)
+class ReleasedFile:
+    """A released detector checkpoint as ``weights list`` shows it and ``fetch`` gets it.
+
+    ``sha256``: the upstream hash, or ``None`` where it is not known (``fetch`` then pins the
+    downloaded file's). ``requires``: other weights the model needs, as ``(kind, id)``.
+    """
+
+    name: str
+    filename: str
+    url: str
+    sha256: str | None
+    training_data: str
+    licence: str
+    requires: tuple[tuple[str, str], ...] = ()
+
+
+#: Registered by ``detectors.released.specs`` (a lower layer holding the table it fills).
+RELEASED: dict[str, ReleasedFile] = {}
+
+
+def register_released(file: ReleasedFile) -> None:
+    """Add ``file`` to :data:`RELEASED`; the same name with other contents is an error."""
+    if RELEASED.get(file.name, file) != file:
+        raise ValueError(f"released checkpoint {file.name!r} is registered twice, differently")
+    RELEASED[file.name] = file
+
+
+def released_file(name: str) -> ReleasedFile:
+    if name not in RELEASED:
+        raise ValueError(f"unknown released checkpoint {name!r}; known: {sorted(RELEASED)}")
+    return RELEASED[name]
+
+
+def released_path(name: str) -> Path:
+    """Where the checkpoint ``name`` is read from (and ``fetch`` writes it)."""
+    import torch
+
+    return Path(torch.hub.get_dir(), "checkpoints", "released", name, released_file(name).filename)
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pin_path(path: str | Path) -> Path:
+    """The local pin of ``path``'s sha256 (``<file>.sha256``)."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def expected_sha256(known: str | None, path: str | Path) -> str | None:
+    """``known`` (upstream), else the pin beside ``path``, else ``None`` (unpinned)."""
+    pin = pin_path(path)
+    return known or (pin.read_text().split()[0] if pin.is_file() else None)
+
+
+def _locate_released(name: str) -> dict[str, Any]:
+    file, path = released_file(name), released_path(name)
+    digest = expected_sha256(file.sha256, path)
+    needs = [locate(kind, ident) for kind, ident in file.requires]
+    cached = path.is_file() and digest is not None and all(n["cached"] for n in needs)
+    return {"kind": "released", "id": name, "path": str(path), "url": file.url,
+            "cached": cached, "sha256": digest or "unpinned", "requires": needs}  # fmt: skip
+
+
+def _fetch_released(name: str, timeout: float) -> str:
+    """Download ``name``'s checkpoint (and what it requires); refuse a sha256 mismatch, pin
+    the hash where upstream publishes none. A file already there is checked (or pinned)."""
+    import socket
+
+    import torch
+
+    file, path = released_file(name), released_path(name)
+    for kind, ident in file.requires:
+        fetch(kind, ident, timeout=timeout)
+    expected = expected_sha256(file.sha256, path)
+    part, fresh = path.with_name(path.name + ".part"), not path.is_file()
+    if fresh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        old = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(timeout)
+        try:
+            torch.hub.download_url_to_file(file.url, str(part), progress=False)
+        except Exception as exc:  # no network, DNS, HTTP error: one clear message
+            part.unlink(missing_ok=True)
+            raise WeightsNotFoundError(
+                f"could not download {file.filename} for {name} from {file.url} "
+                f"({type(exc).__name__}: {exc}). On an offline machine, copy the file to "
+                f"{path}, then run `python -m benchmark weights fetch {name}` to check it."
+            ) from exc
+        finally:
+            socket.setdefaulttimeout(old)
+    digest = sha256_of(part if fresh else path)
+    if expected is not None and digest != expected:
+        part.unlink(missing_ok=True)  # a download is not kept; a file already there stays
+        raise ChecksumMismatchError(
+            f"{file.url if fresh else path}: sha256 {digest} != expected {expected}; refused"
+        )
+    if fresh:
+        os.replace(part, path)
+    if file.sha256 is None and not pin_path(path).is_file():
+        pin_path(path).write_text(digest + "\n")  # trust on first download, checked ever after
+    return str(path)
+
+
+def _open_clip_cfg(ident: str) -> dict[str, Any]:
+    """open_clip's pretrained config of ``"<model>/<tag>"`` (e.g. ``"ViT-L-14/openai"``)."""
+    import open_clip
+
+    model, _, tag = ident.partition("/")
+    cfg = open_clip.get_pretrained_cfg(model, tag)
+    if not cfg or not cfg.get("hf_hub"):
+        raise ValueError(f"open_clip has no Hugging Face hub weights for {ident!r}")
+    return cfg
+
+
+def _locate_open_clip(ident: str) -> dict[str, Any]:
+    """open_clip weights in the Hugging Face cache (``try_to_load_from_cache``: no network),
+    its safetensors form first, as open_clip itself prefers."""
+    from huggingface_hub import try_to_load_from_cache
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    repo, named = os.path.split(_open_clip_cfg(ident)["hf_hub"])
+    named = named or HF_WEIGHTS_NAME
+    safe = named.rsplit(".", 1)[0] + ".safetensors"
+    safe = HF_SAFE_WEIGHTS_NAME if named == HF_WEIGHTS_NAME else safe
+    hit = next((h for f in (safe, named) if isinstance(h := try_to_load_from_cache(repo, f), str)),
+               None)  # fmt: skip
+    return {"kind": "open_clip", "id": ident, "path": hit or f"Hugging Face cache, repo {repo}",
+            "url": f"hf://{repo}", "cached": hit is not None}  # fmt: skip

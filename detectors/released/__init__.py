@@ -1,1 +1,2 @@
-"""Released deepfake-detector checkpoints (a spec registry and strict loading; issue #22)."""
+"""Released deepfake-detector checkpoints: their specs, strict loading, and the zoo's zero-shot
+and fine-tuned detectors."""

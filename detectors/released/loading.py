@@ -2,46 +2,37 @@
 
 ``torch.load(..., weights_only=True)`` always: a pickle carrying code is refused. The file's
 sha256 is checked against the spec's, or else against the pin ``<file>.sha256`` written by
-``weights fetch``. Keys are mapped by the spec's documented rules only, then loaded with
-``strict=True`` and shapes checked; any mismatch names the file and the offending keys.
+``weights fetch`` (``benchmark.toolkit.weights``). Keys are mapped by the spec's documented
+rules only, then loaded with ``strict=True`` and shapes checked; any mismatch names the file
+and the offending keys.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
+from benchmark.toolkit.weights import WeightsNotFoundError, expected_sha256, pin_path, sha256_of
 from detectors.released.specs import ReleasedSpec
+
+__all__ = ["CheckpointError", "load_into", "map_keys", "pin_path", "sha256_of", "verify"]
 
 
 class CheckpointError(ValueError):
     """A released checkpoint that is unreadable, unverified or does not fit its model."""
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def pin_path(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
 def verify(spec: ReleasedSpec, path: Path) -> str:
     """The file's sha256, refused unless it matches the spec's (or, unpinned upstream, the
     local pin)."""
-    digest = sha256_of(path)
-    pin = pin_path(path)
-    expected = spec.sha256 or (pin.read_text().split()[0] if pin.is_file() else None)
+    expected = expected_sha256(spec.sha256, path)
     if expected is None:
         raise CheckpointError(
-            f"{path}: no sha256 to check (unpinned upstream hash and no pin {pin}); "
-            f"run `python -m benchmark weights fetch {spec.name}` to pin it"
+            f"{path}: no sha256 to check (unpinned upstream hash and no pin {pin_path(path)}); "
+            f"run `python -m benchmark weights fetch {spec.name}` to pin it (a file of your "
+            f"own: write its sha256 to {pin_path(path).name} beside it)"
         )
+    digest = sha256_of(path)
     if digest != expected:
         raise CheckpointError(f"{path}: sha256 {digest} != expected {expected}; refused")
     return digest
@@ -58,26 +49,30 @@ def map_keys(spec: ReleasedSpec, state: Any, path: Path) -> dict[str, Any]:
     out = {}
     for key, value in state.items():
         for prefix in spec.strip:
-            key = key[len(prefix):] if key.startswith(prefix) else key
+            key = key[len(prefix) :] if key.startswith(prefix) else key
         if any(key.startswith(p) for p in spec.drop):
             continue
         for old, new in spec.renames.items():
-            key = new + key[len(old):] if key.startswith(old) else key
+            key = new + key[len(old) :] if key.startswith(old) else key
         out[key] = value
     return out
 
 
-def load_into(spec: ReleasedSpec, model: Any, path: str | Path) -> Any:
-    """Verify ``path``, map its keys and load it strictly into ``model`` (or its ``target``)."""
+def load_into(spec: ReleasedSpec, model: Any, path: str | Path) -> str:
+    """Verify ``path``, map its keys and load it strictly into ``model`` (or its ``target``).
+
+    Returns:
+        The file's sha256.
+    """
     import torch
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise WeightsNotFoundError(
             f"{spec.filename} for {spec.name} not found at {path}: run "
             f"`python -m benchmark weights fetch {spec.name}` (from {spec.url})"
         )
-    verify(spec, path)
+    digest = verify(spec, path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickled code objects, corrupt file
@@ -96,4 +91,4 @@ def load_into(spec: ReleasedSpec, model: Any, path: str | Path) -> Any:
             f"{unexpected[:8]}, shape mismatches {shapes[:8]}"
         )
     target.load_state_dict(state, strict=True)
-    return model
+    return digest

@@ -48,6 +48,20 @@ def _fit(name, dataset):
     return det
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _small_clip():
+    """UnivFD's CLIP ViT-L/14 (304M parameters, random here) built from ViT-S-32's config: the
+    contract is the detector's, not CLIP's; tests/detectors/test_released.py loads the real
+    layout's head."""
+    pytest.importorskip("open_clip")
+    from detectors.released.specs import UnivFD
+
+    saved = UnivFD.clip_model, UnivFD.clip_pretrained
+    UnivFD.clip_model, UnivFD.clip_pretrained = "ViT-S-32", None
+    yield
+    UnivFD.clip_model, UnivFD.clip_pretrained = saved
+
+
 @pytest.fixture(scope="module")
 def fitted(name, tiny_dataset):
     """``name`` fitted once on the tiny dataset (quick: 1 epoch, 32-px inputs, CPU)."""
