@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml Makefile $(LOCK)
 	$(PIP) --no-deps imagecorruptions==1.1.2
 	# Grad-CAM without its opencv-python-headless requirement (it would replace our cv2).
 	$(PIP) --no-deps 'grad-cam>=1.5,<2' 'ttach>=0.0.3'
+	# MTCNN's weights for --crop-faces mtcnn; its metadata pins torch<2.3 and numpy<2.
+	$(PIP) --no-deps facenet-pytorch==2.6.0
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -2,16 +2,33 @@
 
 Registered in ``benchmark/cli/__init__.py`` with :func:`add_parser` and :func:`cmd_datasets`.
 Cards are the Markdown files in the repository's ``datasets/`` folder (data only, no package).
+``check PATH --crop-faces none,haar,mtcnn`` checks the copy once per face pipeline (faces found
+per split and class, the shortcut audit on the crops) and compares them; ``--csv FILE`` writes
+the comparison as a tidy table (:data:`COMPARE_COLUMNS`).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 CARDS = Path(__file__).resolve().parents[2] / "datasets"
+CROPS = ("none", "haar", "mtcnn")
+COMPARE_COLUMNS = ["dataset", "crop_faces", "measure", "split", "class", "value"]
+
+
+def _crops(raw: str) -> list[str]:
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    bad = [n for n in names if n not in CROPS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"{raw!r}: give one or more of {', '.join(CROPS)}")
+    return names
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -34,7 +51,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("path", nargs="?", type=Path, help="dataset folder (for check)")
     p.add_argument("--layout", default=None, help="force a layout (see the list)")
-    p.add_argument("--crop-faces", action="store_true", help="check the face crops instead")
+    p.add_argument(
+        "--crop-faces",
+        nargs="?",
+        const=["haar"],
+        default=["none"],
+        type=_crops,
+        metavar="none,haar,mtcnn",
+        help="check the face crops instead (no value: haar); several, comma-separated: check "
+        "each and compare them (faces found, shortcut AUCs). Give it after PATH",
+    )
+    p.add_argument(
+        "--csv", type=Path, default=None, help="write the comparison rows to this CSV file"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the split when none is given")
     p.add_argument("--no-baseline", action="store_true", help="skip the metadata baseline fit")
     p.add_argument("--json", action="store_true", help="print the check report as JSON")
@@ -76,14 +105,95 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from benchmark.data.loader import load_folder
-    from benchmark.engine.audit import audit
-
-    ds = load_folder(args.path, seed=args.seed, layout=args.layout, crop_faces=args.crop_faces)
-    report = audit(ds, baseline=not args.no_baseline)
+    rows: list[dict[str, Any]] = []
+    reports = []
+    for crop in args.crop_faces:
+        if len(args.crop_faces) > 1 and not args.json:
+            print(f"\n== --crop-faces {crop} ==")
+        report = _check_one(args, crop, rows)
+        reports.append(report)
     if args.json:
-        print(json.dumps(report, indent=1, default=str))
-        return 0
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=1, default=str))
+    if len(args.crop_faces) > 1 and not args.json:
+        _print_comparison(rows)
+    if args.csv is not None:
+        from benchmark.core.io import atomic_write_text
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, COMPARE_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(args.csv, buf.getvalue())
+        if not args.json:
+            print(f"\ncomparison: {args.csv}")
+    return 0
+
+
+def _check_one(args: argparse.Namespace, crop: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Load, audit and (unless --json) print one face pipeline's check; append its CSV rows."""
+    from benchmark.data.faces import black_shares, detection_rates, face_sides
+    from benchmark.data.loader import load_folder
+    from benchmark.engine.audit import audit, lone_auc
+
+    method = None if crop == "none" else crop
+    ds = load_folder(args.path, seed=args.seed, layout=args.layout, crop_faces=method or False)
+    report = audit(ds, baseline=not args.no_baseline)
+    if method:
+        report["faces"] = detection_rates(ds)
+        samples = [s for split in ("train", "val", "test") for s in ds.splits[split]]
+        sides = face_sides(samples)
+        y = np.array([s.label for s in samples])
+        report["face_side_auc"] = lone_auc(y, sides) if np.isfinite(sides).all() else None
+        report["black_share_auc"] = lone_auc(y, black_shares(samples))
+    rows += _compare_rows(ds.name, crop, report)
+    if not args.json:
+        _print_report(ds, report)
+    return report
+
+
+def _compare_rows(name: str, crop: str, report: dict[str, Any]) -> list[dict[str, Any]]:
+    def row(measure: str, value: Any, split: str = "all", cls: str = "all") -> dict[str, Any]:
+        value = round(value, 4) if isinstance(value, float) else value
+        return dict(zip(COMPARE_COLUMNS, [name, crop, measure, split, cls, value], strict=True))
+
+    out = []
+    for r in report.get("faces", []):
+        if r["rate"] is not None:  # else the images without a face have no split
+            out.append(row("images", r["found"] + r["missed"], r["split"], r["class"]))
+        out.append(row("faces_found", r["found"], r["split"], r["class"]))
+        if r["rate"] is not None:
+            out.append(row("detection_rate", r["rate"], r["split"], r["class"]))
+    if "faces" not in report:
+        for split, c in report["counts"].items():
+            for cls in ("real", "fake"):
+                out.append(row("images", c.get(cls, 0), split, cls))
+    for feature, d in report["distributions"].items():
+        out.append(row(f"auc_{feature}", d["auc"]))
+    if report.get("face_side_auc") is not None:
+        out.append(row("auc_face_side_source", report["face_side_auc"]))
+    if "black_share_auc" in report:
+        out.append(row("auc_black_share", report["black_share_auc"]))
+    auc = report.get("metadata_baseline_auc")
+    if isinstance(auc, float):
+        out.append(row("metadata_baseline_auc", auc, "test"))
+    return out
+
+
+def _print_comparison(rows: list[dict[str, Any]]) -> None:
+    crops = list(dict.fromkeys(r["crop_faces"] for r in rows))
+    keys = list(dict.fromkeys((r["measure"], r["split"], r["class"]) for r in rows))
+    table = {(r["crop_faces"], r["measure"], r["split"], r["class"]): r["value"] for r in rows}
+    print(f"\ncomparison ({', '.join(crops)}):")
+    print(f"  {'measure':28} {'split':6} {'class':5} " + " ".join(f"{c:>8}" for c in crops))
+    for m, split, cls in keys:
+        if m in ("images", "faces_found") and split != "all":
+            continue  # per-split counts stay in the CSV
+        cells = [table.get((c, m, split, cls), "") for c in crops]
+        text = [f"{v:8.3f}" if isinstance(v, float) else f"{v!s:>8}" for v in cells]
+        print(f"  {m:28} {split:6} {cls:5} " + " ".join(text))
+
+
+def _print_report(ds: Any, report: dict[str, Any]) -> None:
     print(f"dataset {ds.name} ({ds.description}), fingerprint {ds.fingerprint}")
     for split, c in report["counts"].items():
         print(f"  {split:6} real {c.get('real', 0):6}  fake {c.get('fake', 0):6}")
@@ -95,6 +205,14 @@ def _check(args: argparse.Namespace) -> int:
     )
     for item in ds.skipped[:10]:
         print(f"    {item['file']}: {item['reason']} ({item['detail']})")
+    if "faces" in report:
+        print("faces found per split and class (found / images, rate):")
+        for r in report["faces"]:
+            if r["rate"] is None:  # an automatic split: images without a face have no split
+                print(f"  {r['split']:5} {r['class']:4} {r['found']:6} found (split made after)")
+            else:
+                n, rate = r["found"] + r["missed"], r["rate"]
+                print(f"  {r['split']:5} {r['class']:4} {r['found']:6} / {n:6}  {rate:.1%}")
     below = report["below_min_side"]
     print("images below a detector's minimum side: " + ("none" if not below else ""))
     for b in below:
@@ -113,6 +231,12 @@ def _check(args: argparse.Namespace) -> int:
             for cls in ("real", "fake")
         ]
         print(f"  {name:16} {'; '.join(cells)}; AUC {d['auc']:.3f}")
+    if report.get("face_side_auc") is not None:
+        side = report["face_side_auc"]
+        print(f"  {'face_side':16} the detected face's side in the source image; AUC {side:.3f}")
+    if "black_share_auc" in report:
+        black = report["black_share_auc"]
+        print(f"  {'black_share':16} share of pure-black pixels (border); AUC {black:.3f}")
     if "metadata_baseline_auc" in report:
         auc = report["metadata_baseline_auc"]
         print(
@@ -120,4 +244,3 @@ def _check(args: argparse.Namespace) -> int:
         )
     for w in report["warnings"]:
         print(f"WARNING: {w}")
-    return 0

@@ -17,7 +17,9 @@ from typing import Any
 
 from benchmark.core import events
 from benchmark.core.samples import MIN_SIDE, DataError, Dataset
+from benchmark.data.faces import face_method
 from benchmark.data.manifest import build_dataset
+from benchmark.data.video import FRAMES_PER_VIDEO
 from benchmark.registry import DATASETS, LAYOUTS
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ FOLDER_OPTIONS = {
     "face_margin": 0.3,
     "box_margin": 0.2,
     "min_side": MIN_SIDE,
-    "frames_per_video": 8,
+    "frames_per_video": FRAMES_PER_VIDEO,
     "val_frac": 0.15,
     "test_frac": 0.2,
 }
@@ -84,11 +86,11 @@ def load_folder(
     test_frac: float = 0.2,
     *,
     layout: str | None = None,
-    crop_faces: bool = False,
+    crop_faces: bool | str = False,
     face_margin: float = 0.3,
     box_margin: float = 0.2,
     min_side: int = MIN_SIDE,
-    frames_per_video: int = 8,
+    frames_per_video: int = FRAMES_PER_VIDEO,
 ) -> Dataset:
     """Load a dataset folder in any registered layout (detected unless ``layout`` is given).
 
@@ -98,27 +100,31 @@ def load_folder(
         val_frac, test_frac: fractions split off when no split is given.
         layout: force a layout by name (``folders``, ``datalist``, ``yolo``, ``csv``, ``coco``,
             ``video``).
-        crop_faces: replace every image by the crop of its largest face (Haar cascade);
+        crop_faces: replace every image by its largest face: ``haar`` (or True; OpenCV's
+            Haar cascade, a square crop) or ``mtcnn`` (aligned as DeepfakeBench, 256 px);
             images without a face are counted skips.
         face_margin, box_margin: margin around a detected face / an annotated box, as a
             fraction of its side.
         min_side: images smaller than this (px) are counted skips.
-        frames_per_video: frames sampled per video (``video`` layout).
+        frames_per_video: frames sampled evenly per video, the same in every split (every
+            layout of videos: ``video``, ``ff++``, ``celeb-df``, ``dfdc``, ...).
 
     Returns:
         The dataset; ``dataset.skipped`` lists the files left out with their reason.
     """
     register_builtin()
+    method = face_method(crop_faces)  # an unknown method fails before the scan
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
     name = layout or detect_layout(root)
     scanner = LAYOUTS.get(name).factory
-    kwargs = {"frames_per_video": frames_per_video} if name == "video" else {}
+    takes = inspect.signature(scanner).parameters
+    kwargs = {"frames_per_video": frames_per_video} if "frames_per_video" in takes else {}
     scan = scanner(root, **kwargs)
     if not scan.records and not scan.skipped:
         raise DataError(f"{root}: the {name} layout found no image")
-    suffix = "-faces" if crop_faces else ""
+    suffix = {None: "", "haar": "-faces"}.get(method, f"-faces-{method}")
     return build_dataset(
         scan,
         name=root.resolve().name + suffix,

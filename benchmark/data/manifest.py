@@ -65,14 +65,19 @@ def build_dataset(
     val_frac: float = 0.15,
     test_frac: float = 0.2,
     min_side: int = MIN_SIDE,
-    crop_faces: bool = False,
+    crop_faces: bool | str = False,
     face_margin: float = 0.3,
     box_margin: float = 0.2,
     progress: Callable[[str], None] | None = None,
 ) -> Dataset:
-    """Check, crop, split and fingerprint a layout's records (see the module docstring)."""
+    """Check, crop, split and fingerprint a layout's records (see the module docstring).
+
+    ``crop_faces``: ``haar`` (or True), ``mtcnn``, or False (see :mod:`benchmark.data.faces`).
+    """
     from benchmark.data import faces
 
+    method = faces.face_method(crop_faces)
+    key = faces.method_key(method)  # a missing face detector fails here, before any file
     root = scan.root
     skipped = list(scan.skipped)
     records = _drop_conflicts(scan, skipped)
@@ -93,14 +98,15 @@ def build_dataset(
             if path is None:
                 skipped.append(skip(f"{_rel(rec.path, root)} box {rec.box}", "bad_box", why))
                 continue
-        if crop_faces:
+        if method:
             try:
-                face = faces.face_crop_file(path, info["sha1"], face_margin, rec.box)
+                face = faces.face_crop_file(path, info["sha1"], face_margin, rec.box, method)
             except DataError as exc:  # e.g. a crop file damaged in the cache
                 skipped.append(skip(_rel(rec.origin or rec.path, root), "corrupt", str(exc)))
                 continue
             if face is None:
-                skipped.append(skip(_rel(rec.origin or rec.path, root), "no_face", "no face found"))
+                why = skip(_rel(rec.origin or rec.path, root), "no_face", "no face found")
+                skipped.append(faces.no_face_skip(why, rec.label, rec.split))
                 continue
             path = face
         if path != rec.path:  # a crop: describe the file detectors read, keep the source's hash
@@ -135,7 +141,7 @@ def build_dataset(
         groups.append(rec.group or f"sha1:{info['sha1']}")
     splits = _assign_splits(samples, groups, seed, val_frac, test_frac, root)
     # crops change the pixels: their settings are part of what the fingerprint identifies
-    crops = f"{crop_faces}:{face_margin}:{faces.FACE_VERSION}:{box_margin}:{min_side}"
+    crops = f"{key}:{face_margin}:{faces.FACE_VERSION}:{box_margin}:{min_side}"
     h = hashlib.sha1(f"{scan.layout}|{crops}".encode())
     for split in SPLITS:
         for s in splits[split]:
@@ -150,6 +156,8 @@ def build_dataset(
         find_duplicates(splits),
     )
     write_manifest(ds, cache_dir() / "manifests" / f"{ds.name}-{ds.fingerprint}.csv")
+    if method and progress:
+        progress(f"{root.name}: {faces.detection_summary(ds, method)}")
     return ds
 
 
