@@ -4,6 +4,7 @@ Layout of a results folder (``results/`` by default)::
 
     results/
         index.md, index.csv          generated: every table set below, with its dataset and runs
+        deepfakebench/deepfakebench.{csv,md}   ``run --protocol deepfakebench``'s matrix
         <dataset>/
             rows.csv                 the published long table; every row carries its run id
             fits.csv                 one row per fit (run id, detector, dataset, train_aug,
@@ -15,6 +16,8 @@ Layout of a results folder (``results/`` by default)::
                                      per split (a publish on another fingerprint warns)
             leaderboard.{csv,md}, robustness.csv, robustness_summary.csv, resolution.csv
                                      re-derived from rows.csv + timing.csv at every publish
+            leave_one_out.{csv,md}   ``run --leave-one-out``: AUC on each held-out family beside
+                                     the in-distribution AUC (a section of leaderboard.md too)
             seeds/seed<N>/...        runs with another seed than 0, same layout
             seeds/leaderboard_seeds.{csv,md}   mean, sd, min, max over the seed folders
 
@@ -54,8 +57,11 @@ from benchmark.report import figures
 from benchmark.report.freeze import freeze_table
 from benchmark.report.freeze import markdown_section as freeze_markdown
 from benchmark.report.generalisation import generalisation_markdown
+from benchmark.report.leave_one_out import markdown_section as held_out_markdown
+from benchmark.report.leave_one_out import replace_section
 from benchmark.report.markdown import markdown
 from benchmark.report.page import write_folder_page, write_index_page
+from benchmark.report.protocol import protocol_markdown
 from benchmark.report.tables import (
     DEFAULT_BOOTSTRAP,
     condition_table,
@@ -63,6 +69,7 @@ from benchmark.report.tables import (
     robustness_summary,
 )
 from benchmark.report.tuning import markdown_section
+from benchmark.report.video import markdown_section as video_markdown
 from benchmark.results.store import (  # noqa: F401 - dataset_folder, read_scores: public here
     DATASET_FILE,
     ROWS_FILE,
@@ -84,6 +91,9 @@ from benchmark.results.store import (  # noqa: F401 - dataset_folder, read_score
 )
 
 log = logging.getLogger(__name__)
+
+LEAVE_ONE_OUT_FILE = "leave_one_out.csv"
+PROTOCOL_FILE = "deepfakebench.csv"
 
 
 def publish(
@@ -269,8 +279,10 @@ def write_tables(
     paths["markdown"] = atomic_write_text(
         results_dir / "leaderboard.md",
         markdown(board, robust, resol, summary, timing, title)
+        + video_markdown(board)
         + markdown_section(board, rows)
-        + freeze_markdown(freeze),
+        + freeze_markdown(freeze)
+        + held_out_markdown(read_optional(results_dir / LEAVE_ONE_OUT_FILE)),
     )
     paths |= figures.write_table_figures(results_dir, board, robust, resol, timing, scores)
     _drop_stale_run_figures(results_dir, board)
@@ -302,4 +314,39 @@ def publish_generalisation(frame: pd.DataFrame, results_dir: str | Path) -> dict
         paths = {"csv": atomic_write_csv(results_dir / "generalisation.csv", merged)}
         text = generalisation_markdown(merged)
         paths["md"] = atomic_write_text(results_dir / "generalisation.md", text)
+    return paths
+
+
+def publish_leave_one_out(table: pd.DataFrame, folder: str | Path) -> dict[str, Path]:
+    """Upsert a held-out manipulation table (``report.leave_one_out``) into ``folder``'s
+    ``leave_one_out.csv`` (rows of other detectors, families or training modes kept), write
+    ``leave_one_out.md`` and refresh the held-out section of ``leaderboard.md`` when there is
+    one (every later publish of the folder keeps it)."""
+    folder = Path(folder)
+    with publish_lock(folder):
+        key = ["dataset", "held_out", "detector", "train_aug"]
+        old = read_optional(folder / LEAVE_ONE_OUT_FILE)
+        if old is not None and set(key) <= set(old.columns):
+            new_keys = set(map(tuple, table[key].astype(str).to_numpy()))
+            old = old[~old[key].astype(str).apply(tuple, axis=1).isin(new_keys)]
+            table = pd.concat([old, table], ignore_index=True)
+        paths = {"leave_one_out": atomic_write_csv(folder / LEAVE_ONE_OUT_FILE, table)}
+        section = held_out_markdown(table)
+        paths["leave_one_out_md"] = atomic_write_text(folder / "leave_one_out.md", section)
+        board_md = folder / "leaderboard.md"
+        if board_md.is_file():
+            text = replace_section(board_md.read_text(encoding="utf-8"), section)
+            paths["markdown"] = atomic_write_text(board_md, text)
+    return paths
+
+
+def publish_protocol(frame: pd.DataFrame, folder: str | Path) -> dict[str, Path]:
+    """Upsert the DeepfakeBench protocol's cells into ``folder/deepfakebench.csv`` (cells it
+    lacks are kept) and write ``deepfakebench.md``: the matrix in DeepfakeBench's layout with
+    its published numbers beside ours (``report.protocol``)."""
+    folder = Path(folder)
+    with publish_lock(folder):
+        merged = upsert_cross(folder / PROTOCOL_FILE, frame)
+        paths = {"csv": atomic_write_csv(folder / PROTOCOL_FILE, merged)}
+        paths["md"] = atomic_write_text(folder / "deepfakebench.md", protocol_markdown(merged))
     return paths

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from benchmark.cli import predict as predict_cli
 from benchmark.cli import weights as weights_cli
-from benchmark.cli.run import FULL_RESOLUTIONS, cmd_run, parse_seeds  # noqa: F401 - public
+from benchmark.cli.run import (  # noqa: F401 - public
+    FULL_RESOLUTIONS,
+    add_protocol_arguments,
+    cmd_run,
+    parse_seeds,
+)
 from benchmark.engine.config import ExecutionConfig, RunSpec
 
 #: Parser defaults are read from the config dataclasses, never typed twice.
@@ -80,9 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--crop-faces",
-        action="store_true",
-        help="replace each image of a folder dataset by its largest face (OpenCV Haar cascade); "
-        "images without a face are skipped and counted",
+        nargs="?",
+        const="haar",
+        default=None,
+        choices=["haar", "mtcnn"],
+        help="replace each image of a folder dataset by its largest face: haar (the default "
+        "when no value is given; OpenCV's Haar cascade, a square crop with a margin) or mtcnn "
+        "(DeepfakeBench's crops: MTCNN's five landmarks aligned to ArcFace's template, margin "
+        "1.3, 256 px); images without a face are skipped and counted",
     )
     r.add_argument(
         "--train-on",
@@ -234,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
         help="parameter override, e.g. --set scratch_cnn.epochs=3 (repeatable)",
     )
 
+    add_protocol_arguments(r)
     predict_cli.add_parser(sub)
     weights_cli.add_parser(sub)
 

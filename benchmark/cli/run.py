@@ -26,6 +26,45 @@ if TYPE_CHECKING:
     from benchmark.engine.config import ExecutionConfig, RunSpec
 
 
+def add_protocol_arguments(r: argparse.ArgumentParser) -> None:
+    """``run``'s options for videos and the field's protocols (video-level metrics, frames per
+    video, held-out manipulations, DeepfakeBench's protocol)."""
+    from benchmark.core.video_level import VIDEO_AGGREGATIONS
+    from benchmark.engine.config import RunSpec
+
+    r.add_argument(
+        "--video-agg",
+        choices=VIDEO_AGGREGATIONS,
+        default=RunSpec(detectors=()).video_agg,
+        help="where test images are frames of videos, every table also reports video-level "
+        "metrics (video_roc_auc, ...): each video scored by the mean (DeepfakeBench's rule), "
+        "max or median of its frames' scores",
+    )
+    r.add_argument(
+        "--frames-per-video",
+        type=int,
+        default=argparse.SUPPRESS,  # absent: each layout's own (32); --help shows no None
+        metavar="N",
+        help="frames sampled evenly over each video of a folder dataset, the same count in "
+        "train, val and test (default: 32, DeepfakeBench's)",
+    )
+    r.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="held-out manipulations: fit on --dataset with every manipulation family, then "
+        "without each family's fakes (train and val), and score the family never seen; writes "
+        "leave_one_out.{csv,md} and a section of leaderboard.md in RESULTS/<dataset>/",
+    )
+    r.add_argument(
+        "--protocol",
+        choices=["deepfakebench"],
+        default=None,
+        help="deepfakebench: fit on FaceForensics++ c23 (--dataset, official splits; the four "
+        "manipulations), score FF++ c23/c40, FaceShifter and every --test-on dataset; writes "
+        "RESULTS/deepfakebench/deepfakebench.{csv,md} beside DeepfakeBench's published AUCs",
+    )
+
+
 def _value(raw: str) -> Any:
     """A command-line value: JSON when it parses (``3``, ``1e-3``, ``null``), else the string."""
     try:
@@ -107,6 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         tune=args.tune,
         recipe=args.recipe,
         full_grid=args.full_grid,
+        video_agg=args.video_agg,
     )
     options = _dataset_options(args.dataset_opt)
     # A smoke test or a re-sized dataset never lands in the published tables by accident.
@@ -114,7 +154,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if results is None and not args.quick and not options:
         results = Path("results")
     options |= {"layout": args.layout} if args.layout else {}
-    options |= {"crop_faces": True} if args.crop_faces else {}
+    options |= {"crop_faces": args.crop_faces} if args.crop_faces else {}
+    frames = getattr(args, "frames_per_video", None)
+    if frames is not None:
+        if frames < 1:
+            raise ValueError(f"--frames-per-video: expected >= 1, got {frames}")
+        options["frames_per_video"] = frames
+    if args.leave_one_out or args.protocol:
+        from benchmark.cli.protocols import cmd_protocols
+
+        return cmd_protocols(args, spec, execution, options, seeds)
     if args.train_on or args.test_on:
         from benchmark.cli.cross import cmd_cross
 

@@ -153,6 +153,7 @@ def score_cell(
             scores,
             info["threshold"],
             by_family=cond.kind == "clean",
+            video_agg=plan.spec.video_agg,
         )
     except Exception as exc:  # noqa: BLE001
         note(f"{cond.key} FAILED: {type(exc).__name__}")

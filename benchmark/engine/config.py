@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.video_level import VIDEO_AGGREGATIONS
+
 DEVICES = ("auto", "cpu", "cuda")
 EXECUTORS = ("local", "ray")
 RECIPES = ("cpu", "paper")
@@ -40,6 +42,8 @@ class RunSpec:
         tune: > 0: try up to this many configurations per detector on validation.
         recipe: ``cpu`` (the CPU defaults) or ``paper`` (each detector's registered recipe).
         full_grid: heavy backbones are scored on every condition too.
+        video_agg: how a video's score is made from its frames' (``mean``: DeepfakeBench's
+            rule, ``max``, ``median``) where test images are frames of videos.
     """
 
     detectors: tuple[str, ...]
@@ -60,12 +64,17 @@ class RunSpec:
     tune: int = 0
     recipe: str = "cpu"
     full_grid: bool = False
+    video_agg: str = "mean"
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.recipe not in RECIPES:
             raise ValueError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
+        if self.video_agg not in VIDEO_AGGREGATIONS:
+            raise ValueError(
+                f"video_agg must be one of {VIDEO_AGGREGATIONS}, got {self.video_agg!r}"
+            )
         if self.tune < 0:
             raise ValueError(f"--tune: expected a number of configurations >= 0, got {self.tune}")
 

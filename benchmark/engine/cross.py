@@ -9,7 +9,10 @@ al., "DeepfakeBench: A Comprehensive Benchmark of Deepfake Detection", NeurIPS 2
 CNNDetection (Wang et al., "CNN-generated images are surprisingly easy to spot... for now",
 CVPR 2020) report cross-dataset results. A detector that fails becomes ``error`` cells; the
 other detectors still run. As in a run, images below a detector's minimum size are left out for
-it (logged; ``n`` counts the test images scored). Executors decide who runs the cells
+it (logged; ``n`` counts the test images scored). A test set with fakes of several
+manipulation families also has its metrics per family (``subset``: all reals vs that family's
+fakes) and, where the test images are frames of videos, over videos
+(``video_``-prefixed metrics, ``n`` counting videos). Executors decide who runs the cells
 (``benchmark.executors``); the matrix itself is drawn by ``benchmark.report.generalisation``.
 """
 
@@ -21,20 +24,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmark.core import metrics
 from benchmark.core.samples import Dataset
 from benchmark.data.checks import drop_below_min_side
 from benchmark.engine.config import RunSpec
 from benchmark.engine.fitting import fit_detector
 from benchmark.engine.folders import WorkFolder
-from benchmark.engine.scoring import cached_scores
+from benchmark.engine.scoring import cached_scores, metric_values
 from benchmark.protocol import detector_min_side
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["detector", "train_on", "test_on", "metric", "value", "n", "error"]
+#: ``subset``: ``all``, or a manipulation family (all reals vs that family's fakes); metrics
+#: prefixed ``video_`` are over videos (where the test images are frames of videos).
+COLUMNS = ["detector", "train_on", "test_on", "subset", "metric", "value", "n", "error"]
 
 
 def targets_of(train: Dataset, test_sets: list[Dataset]) -> list[Dataset]:
@@ -76,11 +78,12 @@ def cross_rows(
                 name, info["params_key"], f"cross-{test.name}-{test.fingerprint[:10]}"
             )
             scores = cached_scores(det, test.test, cache)
-            y = np.array([s.label for s in test.test])
-            for metric, value in metrics.all_metrics(y, scores, info["threshold"]).items():
-                rows.append(
-                    base | {"test_on": test.name, "metric": metric, "value": value, "n": len(y)}
-                )
+            fams = {s.meta.get("family", "fake") for s in test.test if s.label}
+            for subset, metric, value, n in metric_values(
+                test.test, scores, info["threshold"], len(fams) > 1, spec.video_agg
+            ):
+                rows.append(base | {"test_on": test.name, "subset": subset, "metric": metric,
+                                    "value": value, "n": n})  # fmt: skip
             say(f"{name}: {train.name} -> {test.name} scored")
         except Exception as exc:  # noqa: BLE001
             log.error("%s failed on %s\n%s", name, test.name, traceback.format_exc())

@@ -41,7 +41,8 @@ ROW_FIELDS = (
     "error",
 )
 SCORE_FIELDS = ("run_id", "detector", "dataset", "seed", "train_aug", "tuning", "condition",
-                "sample_id", "label", "family", "group", "score", "threshold")  # fmt: skip
+                "sample_id", "label", "family", "group", "score", "threshold",
+                "video")  # fmt: skip
 
 
 def sample_group(meta: Mapping[str, Any]) -> str:
@@ -71,6 +72,7 @@ def score_rows(
             "group": sample_group(s.meta),
             "score": float(score),
             "threshold": float(threshold),
+            "video": str(s.meta.get("video") or ""),  # explicit id; "" where not a video frame
         }
         for s, score in zip(samples, scores, strict=True)
     ]

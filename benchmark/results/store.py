@@ -359,7 +359,7 @@ def read_optional(path: Path) -> pd.DataFrame | None:
 
 def read_scores(path: str | Path | io.StringIO) -> pd.DataFrame:
     """A ``scores.csv`` with ids and groups kept as text."""
-    text = {"sample_id": str, "group": str, "family": str, "condition": str}
+    text = {"sample_id": str, "group": str, "family": str, "condition": str, "video": str}
     return pd.read_csv(path, dtype=text, keep_default_na=False, na_values=[""])
 
 
