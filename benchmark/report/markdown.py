@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.report.labels import fit_labels
 from benchmark.report.ranks import RANK_RULE
 
 
@@ -35,9 +36,14 @@ def markdown(
     cols = [
         c
         for c in [
+            "fit",
             "detector",
+            "detector_family",
+            "fit_kind",
             "dataset",
             "tuning",
+            "train_aug",
+            "fit_mode",
             "status",
             "n",
             "rank",
@@ -58,11 +64,15 @@ def markdown(
         ]
         if c in board
     ]
-    fam_cols = ["detector"] + [c for c in board.columns if c.startswith("auc_")]
+    fit = "fit" if "fit" in board else "detector"
+    fam_cols = [fit] + [c for c in board.columns if c.startswith("auc_")]
     parts = [
         f"# fakebench leaderboard{': ' + title if title else ''}\n",
         "Test split, scored once; threshold-tuned columns use a threshold chosen on validation. "
-        "`n`: test images scored (fewer where some were below a detector's minimum size).\n",
+        "`n`: test images scored (fewer where some were below a detector's minimum size). "
+        "`fit`: the detector and what makes this fit differ (`@val8` tuned on validation, "
+        "`+name` a training augmentation, `[zero-shot]`/`[fine-tuned]` a released checkpoint's "
+        "use, `[random init]` the random-initialisation ablation).\n",
         "## Overall\n",
         RANK_RULE + "\n",
         markdown_table(board[cols]),
@@ -77,14 +87,16 @@ def markdown(
         parts.append(f"## {name}\n")
         parts.append(
             markdown_table(
-                auc.pivot_table(index="detector", columns=col, values="value").reset_index()
+                auc.assign(fit=fit_labels(auc))
+                .pivot_table(index="fit", columns=col, values="value")
+                .reset_index()
                 if not auc.empty
                 else pd.DataFrame()
             )
         )
     parts += [
         "## Robustness summary (error = 1 − AUC; mCE relative to the reference)\n",
-        markdown_table(summary),
+        markdown_table(_with_fit(summary)),
     ]
     if not timing.empty:
         tcols = [
@@ -103,7 +115,14 @@ def markdown(
             if c in timing
         ]
         parts += ["## Timing\n", markdown_table(timing[tcols])]
-    errs = board[board["status"] != "ok"][["detector", "status", "error"]]
+    errs = board[board["status"] != "ok"][[fit, "status", "error"]]
     if not errs.empty:
         parts += ["## Failed / not applicable\n", markdown_table(errs)]
     return "\n".join(parts)
+
+
+def _with_fit(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per fit) with the fit's name as its first column."""
+    if table.empty or "detector" not in table or "fit" in table:
+        return table
+    return table.assign(fit=fit_labels(table))[["fit", *table.columns]]

@@ -16,6 +16,16 @@ from benchmark.report.seeds import seeds_of
 from benchmark.report.tables import SHORTCUT_MARGIN
 
 
+def _name(row: pd.Series) -> str:
+    """A leaderboard row's fit name (``fit``; the detector in a table without one)."""
+    fit = row.get("fit")
+    return str(fit) if isinstance(fit, str) and fit else str(row["detector"])
+
+
+def _names(board: pd.DataFrame) -> list[str]:
+    return [_name(r) for _, r in board.iterrows()]
+
+
 def _first_line(text: object, width: int = 160) -> str:
     line = str(text).strip().splitlines()[0] if str(text).strip() else "no message"
     return line if len(line) <= width else line[: width - 1] + "…"
@@ -48,11 +58,11 @@ def run_summary(
     ranked = ok.sort_values("roc_auc", ascending=False) if len(ok) else ok
     if len(ranked):
         best = ranked.iloc[0]
-        line = f"Best on {dataset}: {best['detector']}, test ROC-AUC {best['roc_auc']:.3f}"
+        line = f"Best on {dataset}: {_name(best)}, test ROC-AUC {best['roc_auc']:.3f}"
         if len(ranked) > 1:
             second = ranked.iloc[1]
             gap = best["roc_auc"] - second["roc_auc"]
-            line += f"; next {second['detector']} {second['roc_auc']:.3f} ({gap:+.3f})"
+            line += f"; next {_name(second)} {second['roc_auc']:.3f} ({gap:+.3f})"
         out.append(line + ".")
     else:
         out.append(f"No detector produced a test score on {dataset}.")
@@ -65,7 +75,7 @@ def run_summary(
         if len(rand):
             out.append(
                 f"Ran from random initialisation (--allow-random-init, an ablation): "
-                f"{', '.join(rand['detector'])}. Their scores say nothing about the pretrained "
+                f"{', '.join(_names(rand))}. Their scores say nothing about the pretrained "
                 "method: `python -m benchmark weights list` shows where each weights file goes; "
                 "`python -m benchmark weights fetch NAME` downloads it on a machine with "
                 "internet; then run again."
@@ -77,7 +87,7 @@ def run_summary(
             out.append(
                 f"Not better than the metadata-only baseline (ROC-AUC {base.iloc[0]:.3f}, a "
                 f"classifier that never looks at pixels) by {SHORTCUT_MARGIN}: "
-                f"{', '.join(weak['detector'])}."
+                f"{', '.join(_names(weak))}."
             )
     errors = board.get("error", pd.Series("", index=board.index)).astype(object).fillna("")
     errors = errors.astype(str)
@@ -90,7 +100,7 @@ def run_summary(
         )
     failed = board[status.isin(["failed", "not applicable", "degenerate"]) & ~no_weights]
     for _, r in failed.iterrows():
-        out.append(f"{r['status'].upper()}: {r['detector']}: {_first_line(r.get('error', ''))}")
+        out.append(f"{r['status'].upper()}: {_name(r)}: {_first_line(r.get('error', ''))}")
     if tables is not None:
         out.append(f"Tables: {tables}/leaderboard.md (and .csv; robustness, resolution, timing).")
     if run_folder is not None:
@@ -121,7 +131,7 @@ def _subset_sentences(
         )
     if "n" in board:
         scored = board[(status == "ok") & board["n"].notna()]
-        sizes = scored.groupby("n")["detector"].apply(list)
+        sizes = scored.assign(_fit=_names(scored)).groupby("n")["_fit"].apply(list)
         if len(sizes) > 1:
             groups = "; ".join(
                 f"n={int(n)}: {', '.join(map(str, dets))}" for n, dets in sizes.sort_index().items()

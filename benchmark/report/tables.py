@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.report.labels import fit_columns
+
 SHORTCUT_AUC = 0.70  # metadata baseline above this ⇒ the dataset has a storage confound
 SHORTCUT_MARGIN = 0.05  # detectors must beat the metadata baseline by this much
 DEFAULT_BOOTSTRAP = 1000  # bootstrap resamples of the leaderboard's intervals
@@ -55,7 +57,8 @@ def leaderboard(
 
     With ``scores`` (per-image test scores), also 95% bootstrap intervals of ROC-AUC, tuned
     accuracy and EER (``bootstrap`` resamples), paired tests against the best detector and
-    tie-aware ranks (``benchmark.report.stats.leaderboard_statistics``).
+    tie-aware ranks (``benchmark.report.stats.leaderboard_statistics``). Where the test images
+    are frames of videos, the same over videos (``video_*`` columns, ``report.video``).
     """
     rows, keys = _fit_keys(rows)  # tuned and default fits of one detector are separate rows
     vals = _values(rows)
@@ -65,6 +68,9 @@ def leaderboard(
         index=keys, columns="metric", values="value"
     )
     out = out.join(overall[[m for m in LEADER_METRICS if m in overall.columns]])
+    from benchmark.report.video import video_columns, video_statistics  # over videos, if any
+
+    out = out.join(video_columns(overall, clean, keys))
     if "roc_auc" not in out:  # every detector failed: the table still has its columns
         out["roc_auc"] = np.nan
     # test images each detector was scored on: fewer where some were below its minimum size
@@ -109,12 +115,13 @@ def leaderboard(
         key = tuple(r[k] for k in keys)
         out.loc[key, "status"] = "not applicable" if r["metric"] == "not_applicable" else "failed"
         out.loc[key, "error"] = r["error"]
-    out = _mark_shortcut(out.reset_index())
+    out = fit_columns(_mark_shortcut(out.reset_index()), rows, keys)  # fit, detector_family, ...
     if scores is not None:
         from benchmark.report.stats import leaderboard_statistics
 
         out = mark_degenerate(out, scores)
         out = leaderboard_statistics(out, scores, n_resamples=bootstrap)
+        out = video_statistics(out, scores, n_resamples=bootstrap)
     return out.sort_values(["dataset", "roc_auc"], ascending=[True, False], na_position="last")
 
 

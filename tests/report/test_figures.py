@@ -1,15 +1,18 @@
-"""Every figure function writes a non-empty PNG from tiny tables and skips empty ones."""
+"""Every figure writes a PNG from tiny tables, skips empty ones and stays legible at 50 fits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmark import publish
 from benchmark.explain import run_figures as explain
-from benchmark.report import figures
-from tests._report_data import board_frame, condition_frame, scores_frame
+from benchmark.report import curves, figures, plotting
+from tests._report_data import board_frame, condition_frame, many_fits, scores_frame
+from tests.report._legibility import problems
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -145,3 +148,69 @@ def test_default_and_tuned_fits_of_one_detector_are_drawn_apart(tmp_path):
         base = src[src["detector"] == name.split("@")[0]]
         assert len(g) == len(base) and np.allclose(g["score"].to_numpy(), base["score"])
     assert _is_png(figures.roc_det_curves(both, tmp_path / "roc.png"))
+
+
+@pytest.fixture(scope="module")
+def fifty():
+    return many_fits(n=50, n_images=24)
+
+
+LEGIBLE = {
+    "roc_det": (curves, curves.roc_det_curves, "scores"),
+    "reliability": (curves, curves.reliability_diagram, "scores"),
+    "pareto": (curves, curves.pareto, "board"),
+    "training_curves": (curves, curves.training_curves, "histories"),
+    "auc_vs_resolution": (figures, figures.auc_vs_resolution, "resol"),
+    "auc_vs_severity": (figures, figures.auc_vs_severity, "robust"),
+    "robustness_heatmap": (figures, figures.robustness_heatmap, "robust"),
+    "confusion": (figures, figures.confusion_matrices, "scores"),
+    "score_density": (figures, figures.score_densities, "scores"),
+}
+
+
+@pytest.mark.parametrize("name", list(LEGIBLE))
+def test_each_figure_stays_legible_at_50_fits(tmp_path, monkeypatch, fifty, name):
+    """Drawn with 50 fits, no legend covers a plotting area, no text overlaps another, and no
+    label sits on a plot it does not belong to (bounding boxes from the Agg renderer)."""
+    module, fn, table = LEGIBLE[name]
+    found = {}
+    save = module._save
+
+    def measured(fig, path):
+        found["problems"] = problems(fig)
+        return save(fig, path)
+
+    monkeypatch.setattr(module, "_save", measured)
+    assert _is_png(fn(fifty[table], tmp_path / f"{name}.png", title="d"))
+    assert found["problems"] == []
+
+
+def test_legibility_check_sees_a_legend_over_the_plot():
+    """The check can fail: matplotlib's own best-placed legend of 50 lines covers the axes."""
+    fig, ax = figures.plt.subplots(figsize=(4, 3))
+    for i in range(50):
+        ax.plot([0, 1], [i, i + 1], label=f"fit_{i:02d}")
+    ax.legend()
+    ax.annotate("a", (0.5, 10))
+    ax.annotate("a", (0.5, 10))
+    found = problems(fig)
+    figures.plt.close(fig)
+    assert any(p.startswith("legend") for p in found)
+    assert any("'a' overlaps text 'a'" in p for p in found)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-0.5, 1.5), max_size=40), st.floats(0.001, 0.2))
+def test_spread_keeps_labels_apart_inside_the_column(desired, gap):
+    at = plotting.spread(desired, gap)
+    assert len(at) == len(desired)
+    if len(at) > 1:
+        step = min(gap, 1.0 / (len(at) - 1))
+        assert np.diff(np.sort(at)).min() >= step - 1e-9
+        assert (np.argsort(at) == np.argsort(desired, kind="stable")).all()  # order kept
+    assert ((at >= -1e-9) & (at <= 1 + 1e-9)).all()
+    apart = sorted(desired)
+    if all(0 <= d <= 1 for d in apart) and all(
+        b - a >= gap for a, b in zip(apart, apart[1:], strict=False)
+    ):
+        assert np.allclose(at, desired)  # labels already apart stay where their points are

@@ -188,3 +188,34 @@ def test_pairwise_delong_is_symmetric_and_matches_delong_test():
     a, b = fits[0], fits[1]
     expect = stats.delong_test(a["label"], a["score"], b["score"]).p_value
     assert p[0, 1] == pytest.approx(expect)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(0.0, 3.0), min_size=2, max_size=6), st.integers(0, 2**16))
+def test_leaderboard_ranks_agree_with_the_auc_end_to_end(separations, seed):
+    """Through the leaderboard (real DeLong p-values on shared images, Holm, ranks): sorted by
+    ROC-AUC the ranks never decrease, and a fit never ranks above or level with one that is
+    significantly better."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(60) % 2
+    rows, aucs = [], []
+    for i, sep in enumerate(separations):
+        s = y * sep + rng.normal(0, 1, len(y))
+        aucs.append(metrics.roc_auc(y, s))
+        rows += [
+            {"detector": f"f{i}", "dataset": "d", "sample_id": str(j), "label": int(y[j]),
+             "score": float(s[j]), "threshold": 0.5, "group": ""}
+            for j in range(len(y))
+        ]  # fmt: skip
+    board = pd.DataFrame({"detector": [f"f{i}" for i in range(len(aucs))], "dataset": "d",
+                          "roc_auc": aucs})  # fmt: skip
+    out = stats.leaderboard_statistics(board, pd.DataFrame(rows), n_resamples=0)
+    per = [g for _, g in pd.DataFrame(rows).groupby("detector", sort=True)]
+    better = stats.significantly_better(aucs, stats.pairwise_delong(per))
+    ranks = out["rank"].to_numpy(int)
+    order = np.argsort(-np.asarray(aucs), kind="stable")
+    assert (np.diff(ranks[order]) >= 0).all()
+    for j, i in zip(*np.nonzero(better), strict=True):
+        assert ranks[i] > ranks[j]
