@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import benchmark  # noqa: F401 - first: caps numpy/OpenCV/torch at AVX2 on AVX-512 CPUs
+
 # Before huggingface_hub/torch are imported: a missing hub file costs ~50 s of retries.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("FAKEBENCH_NO_PROGRESS", "1")

@@ -184,9 +184,26 @@ def _native_parts() -> list[tuple[str, str]]:
     if torch is not None:
         parts += _torch_parts(torch)
     parts.append(("cpu", _cpu_model()))
+    parts.append(("isa", _isa()))
     if torch is not None and torch.cuda.is_available():
         parts.append(("gpu", _gpu_model(torch)))
     return parts
+
+
+def _isa() -> str:
+    """Whether ``benchmark``'s AVX2 cap is in effect (``avx2-cap``) or not needed (``native``),
+    and whether numpy dispatches to AVX-512 here: ``avx2-cap numpy-avx512=on`` would mean numpy
+    was imported before ``benchmark`` and the cap missed it."""
+    import benchmark
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+
+    on = bool(features.get("X86_V4") or features.get("AVX512F"))
+    cap = "avx2-cap" if benchmark.ISA_CAPPED else "native"
+    return f"{cap} numpy-avx512={'on' if on else 'off'}"
 
 
 def _try_import(module: str) -> Any:

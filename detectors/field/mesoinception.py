@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 
 from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import register_detector
-from detectors.deep.training import TorchDetector
-from detectors.field.mesonet import add_conv_block, add_head, check_side
+from detectors.field.mesonet import Meso4, add_conv_block, add_head, check_side
 
 if TYPE_CHECKING:
     from torch import nn
@@ -78,26 +77,8 @@ def build_mesoinception4(input_size: int = 256, num_classes: int = 1) -> nn.Modu
     return nn.Sequential(layers)
 
 
-class MesoInception4(TorchDetector):
-    """MesoInception-4 trained from scratch; parameters as in ``TorchDetector``."""
-
-    normalisation = "[0,1]"
-
-    def __init__(
-        self, input_size: int = 128, epochs: int = 3, batch_size: int = 32, lr: float = 1e-3,
-        patience: int | None = 3, device: str = "auto", train_aug: str = "none", seed: int = 0,
-        num_threads: int | None = None, scheduler: str = "none",
-        class_weights: tuple[float, float] | None = None, accum_steps: int = 1,
-        max_train_images: int | None = None, memory_cap_gb: float = 2.0, num_workers: int = 2,
-        resume: bool = True, condition_grid: str = "full",
-    ) -> None:  # fmt: skip
-        super().__init__(
-            input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
-            device=device, train_aug=train_aug, seed=seed, num_threads=num_threads,
-            scheduler=scheduler, class_weights=class_weights, accum_steps=accum_steps,
-            max_train_images=max_train_images, memory_cap_gb=memory_cap_gb,
-            num_workers=num_workers, resume=resume, condition_grid=condition_grid,
-        )  # fmt: skip
+class MesoInception4(Meso4):
+    """MesoInception-4 trained from scratch; Meso-4's parameters and CPU defaults."""
 
     def _build_model(self) -> nn.Module:
         from detectors.field.heads import two_logit
