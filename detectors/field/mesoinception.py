@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from benchmark.protocol import DEEP_MIN_SIDE
 from benchmark.registry import register_detector
-from detectors.field.mesonet import Meso4, add_conv_block, add_head, check_side
+from detectors.field.mesonet import MESONET_META, Meso4, add_conv_block, add_head, check_side
 
 if TYPE_CHECKING:
     from torch import nn
@@ -86,14 +85,7 @@ class MesoInception4(Meso4):
         return two_logit(build_mesoinception4(int(self.input_size)))
 
 
-@register_detector(
-    family="deep",
-    paper="Afchar et al. 2018, MesoNet: a Compact Facial Video Forgery Detection Network, WIFS",
-    input_size=128,
-    normalisation="[0,1]",
-    min_side=DEEP_MIN_SIDE,
-    recipe={"input_size": 256, "lr": 1e-3, "batch_size": 75, "epochs": 15},
-)
+@register_detector(**MESONET_META)
 def mesoinception4(**kw: object) -> MesoInception4:
     """MesoInception-4 trained from scratch (Afchar et al. 2018)."""
     return MesoInception4(**kw)  # type: ignore[arg-type]

@@ -98,14 +98,18 @@ class Meso4(TorchDetector):
         return two_logit(build_meso4(int(self.input_size)))
 
 
-@register_detector(
-    family="deep",
-    paper="Afchar et al. 2018, MesoNet: a Compact Facial Video Forgery Detection Network, WIFS",
-    input_size=128,
-    normalisation="[0,1]",
-    min_side=DEEP_MIN_SIDE,
-    recipe={"input_size": 256, "lr": 1e-3, "batch_size": 75, "epochs": 15},
-)
+#: Registration shared by Meso-4 and MesoInception-4: one paper, one input, one recipe.
+MESONET_META = {
+    "family": "deep",
+    "paper": "Afchar et al. 2018, MesoNet: a Compact Facial Video Forgery Detection Network, WIFS",
+    "input_size": 128,
+    "normalisation": "[0,1]",
+    "min_side": DEEP_MIN_SIDE,
+    "recipe": {"input_size": 256, "lr": 1e-3, "batch_size": 75, "epochs": 15},
+}
+
+
+@register_detector(**MESONET_META)
 def meso4(**kw: object) -> Meso4:
     """Meso-4 trained from scratch (Afchar et al. 2018)."""
     return Meso4(**kw)  # type: ignore[arg-type]
